@@ -1,0 +1,50 @@
+# Heemang — every step a fresh machine (Python 3.11 + pip) needs is here.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+PYTHON ?= python3
+# uv is installed into the same Python with pip when missing, so `python -m uv` always works.
+UV := $(PYTHON) -m uv
+UVRUN := $(UV) run --frozen --all-packages
+SERVICES := intake casework resources hotline gateway
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap run test test-fast lint typecheck schemas bench migrate clean
+
+help:
+	@echo "make run      - bootstrap, migrate, start the embedded broker and all five services"
+	@echo "make test     - the whole suite (CI=true: PostgreSQL and the embedded broker required)"
+	@echo "make lint     - ruff + mypy"
+	@echo "make schemas  - regenerate docs/events (JSON Schema + AsyncAPI) from the event models"
+	@echo "make bench    - benchmarks; figures in var/bench/results.json"
+	@echo "make migrate  - apply every service's migrations to its database"
+
+# Install uv with pip if it is missing, then the locked environment.
+bootstrap: .venv/.synced
+
+.venv/.synced: uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+		|| $(PYTHON) -m pip install --quiet --user uv
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+run: bootstrap
+	$(UVRUN) python -m heemang_common.devstack $(SERVICES)
+
+migrate: bootstrap
+	@for s in $(SERVICES); do $(UVRUN) heemang-$$s migrate || exit 1; done
+
+test: bootstrap
+	$(UVRUN) pytest libs services tests $(PYTEST_ARGS)
+
+lint: bootstrap
+	$(UVRUN) ruff check libs services tests bench
+	$(UVRUN) mypy libs/common/src $(foreach s,$(SERVICES),services/$(s)/src)
+
+schemas: bootstrap
+	$(UVRUN) python -m heemang_common.events.schemas docs/events
+
+bench: bootstrap
+	$(UVRUN) python -m bench
+
+clean:
+	rm -rf var .venv

@@ -1,0 +1,35 @@
+"""Fixtures for every suite in the workspace (services/*/tests, libs/common/tests, tests/)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from heemang_common.broker import EmbeddedBroker
+from heemang_common.testing import DatabaseFactory, start_broker
+
+
+@pytest.fixture(scope="session")
+async def databases() -> AsyncIterator[DatabaseFactory]:
+    factory = await DatabaseFactory.detect()
+    yield factory
+    await factory.drop_all()
+
+
+@pytest.fixture(scope="session")
+async def bootstrap() -> AsyncIterator[str]:
+    """A broker shared by the tests that never stop it."""
+    broker, servers = await start_broker()
+    yield servers
+    if broker is not None:
+        await broker.stop()
+
+
+@pytest.fixture
+async def private_broker() -> AsyncIterator[EmbeddedBroker]:
+    """A broker of the test's own, for tests that stop and restart it."""
+    broker = EmbeddedBroker(partitions=4)
+    await broker.start()
+    yield broker
+    await broker.stop()

@@ -1,0 +1,110 @@
+"""The app factory every service uses: lifespan, probes, metrics, problem+json, request ids."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+from heemang_common.logging import configure_logging
+from heemang_common.middleware import CorrelationMiddleware, MetricsMiddleware
+from heemang_common.problems import install_problem_handlers
+from heemang_common.runtime import ConsumerSpec, Runtime, build_runtime
+from heemang_common.outbox import InboxMixin, OutboxMixin
+from heemang_common.settings import ServiceSettings
+
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+#: Extra start-up work a service needs once the runtime exists (e.g. an HTTP client).
+StartupHook = Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    outbox_model: type[OutboxMixin],
+    inbox_model: type[InboxMixin],
+    consumers: Sequence[ConsumerSpec] = (),
+    on_startup: StartupHook | None = None,
+    version: str = "0.1.0",
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(
+            settings, outbox_model=outbox_model, inbox_model=inbox_model, consumers=consumers
+        )
+        app.state.runtime = runtime
+        cleanup = await on_startup(runtime) if on_startup else None
+        runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            if cleanup is not None:
+                await cleanup()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+    app.add_middleware(MetricsMiddleware, registry=registry)
+    app.add_middleware(CorrelationMiddleware)
+    install_problem_handlers(app)
+    app.include_router(_ops_router(registry))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _ops_router(registry: CollectorRegistry) -> APIRouter:
+    router = APIRouter(tags=["ops"])
+    gauges = {
+        "outbox_pending": Gauge("outbox_pending", "Outbox rows not yet published", registry=registry),
+        "outbox_published": Gauge("outbox_published", "Rows published since start", registry=registry),
+        "consumer_processed": Gauge(
+            "consumer_processed", "Events handled", ["consumer"], registry=registry
+        ),
+        "consumer_dead_lettered": Gauge(
+            "consumer_dead_lettered", "Events sent to the DLQ", ["consumer"], registry=registry
+        ),
+        "consumer_lag": Gauge("consumer_lag", "Messages behind the high-water mark", ["consumer"], registry=registry),
+    }
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: database and broker reachable, no stuck consumer")
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks: dict[str, Any] = {
+            "database": await runtime.database_ok(),
+            "broker": await runtime.broker_ok(),
+            "consumers": {c.name: not c.is_stuck() for c in runtime.consumers},
+        }
+        ready = checks["database"] and checks["broker"] and all(checks["consumers"].values())
+        return JSONResponse({"status": "ready" if ready else "not-ready", "checks": checks}, 200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            gauges["outbox_pending"].set(await runtime.relay.pending_count())
+        except Exception:
+            gauges["outbox_pending"].set(float("nan"))
+        gauges["outbox_published"].set(runtime.relay.published_total)
+        for consumer in runtime.consumers:
+            gauges["consumer_processed"].labels(consumer.name).set(consumer.stats.processed)
+            gauges["consumer_dead_lettered"].labels(consumer.name).set(consumer.stats.dead_lettered)
+            gauges["consumer_lag"].labels(consumer.name).set(consumer.lag())
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,3 @@
+from heemang_casework.cli import main
+
+main()

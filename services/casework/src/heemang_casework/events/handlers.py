@@ -1,0 +1,28 @@
+"""What casework does with the events it consumes."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from heemang_casework import service
+from heemang_common.events import topics
+from heemang_common.events.intake import ReferralAccepted
+from heemang_common.runtime import ConsumerSpec
+
+
+async def handle_referral_accepted(event: ReferralAccepted, session: AsyncSession) -> None:
+    await service.open_case_for_referral(
+        session,
+        referral_id=event.data.referral_id,
+        household_id=event.data.household_id,
+        dong=event.data.dong,
+    )
+
+
+CONSUMERS = [
+    ConsumerSpec(
+        name="casework",
+        topics=[topics.INTAKE_REFERRAL],
+        handlers={ReferralAccepted.type_name(): handle_referral_accepted},
+    )
+]

@@ -1,0 +1,3 @@
+from heemang_gateway.cli import main
+
+main()

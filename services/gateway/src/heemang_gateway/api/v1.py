@@ -1,0 +1,42 @@
+"""The one API for web and mobile frontends: /api/v1/... routed to the services."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Response
+
+from heemang_gateway.deps import UpstreamsDep
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.post("/referrals", tags=["referrals"], status_code=201)
+async def create_referral(upstreams: UpstreamsDep, body: dict[str, Any] = Body(...)) -> Response:
+    return await upstreams.relay("intake", "POST", "/referrals", json=body)
+
+
+@router.get("/referrals/{referral_id}", tags=["referrals"])
+async def read_referral(referral_id: uuid.UUID, upstreams: UpstreamsDep) -> Response:
+    return await upstreams.relay("intake", "GET", f"/referrals/{referral_id}")
+
+
+@router.get("/cases", tags=["cases"])
+async def list_cases(
+    upstreams: UpstreamsDep,
+    household_id: uuid.UUID | None = None,
+    referral_id: uuid.UUID | None = None,
+    limit: int = Query(50, ge=1, le=500),
+) -> Response:
+    params: dict[str, Any] = {"limit": limit}
+    if household_id:
+        params["household_id"] = str(household_id)
+    if referral_id:
+        params["referral_id"] = str(referral_id)
+    return await upstreams.relay("casework", "GET", "/cases", params=params)
+
+
+@router.get("/cases/{case_id}", tags=["cases"])
+async def read_case(case_id: uuid.UUID, upstreams: UpstreamsDep) -> Response:
+    return await upstreams.relay("casework", "GET", f"/cases/{case_id}")

@@ -1,0 +1,3 @@
+from heemang_hotline.cli import main
+
+main()

@@ -1,0 +1,3 @@
+from heemang_intake.cli import main
+
+main()

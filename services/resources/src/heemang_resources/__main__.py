@@ -1,0 +1,3 @@
+from heemang_resources.cli import main
+
+main()
