@@ -4,14 +4,13 @@ databases and a real broker, and talk to them over HTTP."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Callable, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
 from heemang_common.broker import free_port
 from heemang_common.testing import DatabaseFactory, RunningService, fast_settings, serve
 
@@ -42,8 +41,11 @@ class Stack:
                     overrides.setdefault(f"{upstream}_url", self.running[upstream].url)
         port = overrides.pop("port", None) or free_port()
         settings = fast_settings(
-            settings_cls, database_url=self.database_urls[name], bootstrap=self.bootstrap,
-            port=port, **overrides,
+            settings_cls,
+            database_url=self.database_urls[name],
+            bootstrap=self.bootstrap,
+            port=port,
+            **overrides,
         )
         service = await serve(name, create_app(settings), settings.port)
         self.running[name] = service

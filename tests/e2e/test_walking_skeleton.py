@@ -8,10 +8,9 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
 from heemang_common.db import create_engine, create_sessionmaker
 from heemang_common.testing import eventually
+from sqlalchemy import select
 
 
 async def test_referral_becomes_case_readable_at_gateway(make_stack: Any, bootstrap: str) -> None:
@@ -24,8 +23,13 @@ async def test_referral_becomes_case_readable_at_gateway(make_stack: Any, bootst
     async with stack.client("gateway") as gateway:
         created = await gateway.post(
             "/api/v1/referrals",
-            json={"dong": "yeoksam1", "channel": "walk_in", "summary": "rent arrears",
-                  "urgency": "high", "importance": "medium"},
+            json={
+                "dong": "yeoksam1",
+                "channel": "walk_in",
+                "summary": "rent arrears",
+                "urgency": "high",
+                "importance": "medium",
+            },
             headers={"x-request-id": correlation_id},
         )
         assert created.status_code == 201, created.text

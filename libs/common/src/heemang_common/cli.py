@@ -45,8 +45,13 @@ def run_cli(
         import uvicorn
 
         uvicorn.run(
-            app_path, factory=True, host=settings.host, port=settings.port,
-            log_level=settings.log_level.lower(), timeout_graceful_shutdown=20,
+            app_path,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=20,
+            log_config=None,  # our JSON logging (configured by the app factory) applies
         )
     elif args.command == "migrate":
         upgrade(service_root, settings.database_url)

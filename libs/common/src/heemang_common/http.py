@@ -12,9 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 
 from heemang_common.logging import configure_logging
 from heemang_common.middleware import CorrelationMiddleware, MetricsMiddleware
+from heemang_common.outbox import InboxMixin, OutboxMixin
 from heemang_common.problems import install_problem_handlers
 from heemang_common.runtime import ConsumerSpec, Runtime, build_runtime
-from heemang_common.outbox import InboxMixin, OutboxMixin
 from heemang_common.settings import ServiceSettings
 
 PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -69,13 +69,13 @@ def _ops_router(registry: CollectorRegistry) -> APIRouter:
     gauges = {
         "outbox_pending": Gauge("outbox_pending", "Outbox rows not yet published", registry=registry),
         "outbox_published": Gauge("outbox_published", "Rows published since start", registry=registry),
-        "consumer_processed": Gauge(
-            "consumer_processed", "Events handled", ["consumer"], registry=registry
-        ),
+        "consumer_processed": Gauge("consumer_processed", "Events handled", ["consumer"], registry=registry),
         "consumer_dead_lettered": Gauge(
             "consumer_dead_lettered", "Events sent to the DLQ", ["consumer"], registry=registry
         ),
-        "consumer_lag": Gauge("consumer_lag", "Messages behind the high-water mark", ["consumer"], registry=registry),
+        "consumer_lag": Gauge(
+            "consumer_lag", "Messages behind the high-water mark", ["consumer"], registry=registry
+        ),
     }
 
     @router.get("/healthz", summary="Liveness: the process answers")
@@ -91,7 +91,9 @@ def _ops_router(registry: CollectorRegistry) -> APIRouter:
             "consumers": {c.name: not c.is_stuck() for c in runtime.consumers},
         }
         ready = checks["database"] and checks["broker"] and all(checks["consumers"].values())
-        return JSONResponse({"status": "ready" if ready else "not-ready", "checks": checks}, 200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not-ready", "checks": checks}, 200 if ready else 503
+        )
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -26,9 +27,7 @@ def make_producer(bootstrap_servers: str, settings: ServiceSettings) -> AIOKafka
     )
 
 
-def make_consumer(
-    bootstrap_servers: str, group_id: str, settings: ServiceSettings
-) -> AIOKafkaConsumer:
+def make_consumer(bootstrap_servers: str, group_id: str, settings: ServiceSettings) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         client_id=f"{settings.kafka_client_id}-{group_id}",
@@ -51,12 +50,10 @@ async def ensure_topics(bootstrap_servers: str, topics: list[str], partitions: i
         missing = [t for t in topics if t not in existing]
         if not missing:
             return
-        try:
+        with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
             await admin.create_topics(
                 [NewTopic(t, 1 if t.endswith(".dlq") else partitions, 1) for t in missing]
             )
-        except TopicAlreadyExistsError:
-            pass
     finally:
         await admin.close()
 

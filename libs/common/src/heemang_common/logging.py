@@ -10,7 +10,11 @@ from typing import Any
 
 from heemang_common.context import correlation_id_var
 
-_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's ANSI-coloured duplicate of msg
+}
 
 
 class JsonFormatter(logging.Formatter):

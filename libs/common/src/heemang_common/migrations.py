@@ -38,7 +38,9 @@ def run_env(metadata: MetaData, default_url: str) -> None:
 
 
 async def _run_online(url: str, metadata: MetaData) -> None:
-    engine = create_engine(url) if url.startswith("sqlite") else create_async_engine(url, poolclass=pool.NullPool)
+    engine = (
+        create_engine(url) if url.startswith("sqlite") else create_async_engine(url, poolclass=pool.NullPool)
+    )
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_migrate, metadata)

@@ -9,10 +9,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from heemang_common.db import UtcDateTime
 from heemang_common.events.envelope import Event, utcnow
 
 #: session.info flag the relay's after-commit hook looks for, to publish without waiting.
@@ -33,8 +34,8 @@ class OutboxMixin:
     key: Mapped[str] = mapped_column(String(200))
     payload: Mapped[str] = mapped_column(Text)
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -54,7 +55,7 @@ class InboxMixin:
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))  # processed | dead_lettered
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
 
 def outbox_row(model: type[OutboxMixin], event: Event) -> OutboxMixin:

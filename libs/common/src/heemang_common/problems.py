@@ -37,9 +37,7 @@ def problem_response(
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem_response(
-        exc.status, exc.problem, exc.title, exc.detail, request, **exc.extensions
-    )
+    return problem_response(exc.status, exc.problem, exc.title, exc.detail, request, **exc.extensions)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -50,14 +48,20 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for err in exc.errors()
     ]
     return problem_response(
-        422, "validation-error", "Invalid input", "The request does not match the schema.",
-        request, errors=errors,
+        422,
+        "validation-error",
+        "Invalid input",
+        "The request does not match the schema.",
+        request,
+        errors=errors,
     )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+    title = (
+        HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+    )
     problem = title.lower().replace(" ", "-")
     response = problem_response(exc.status_code, problem, title, str(exc.detail), request)
     for name, value in (exc.headers or {}).items():
@@ -68,7 +72,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
-        500, "internal-error", "Internal server error",
+        500,
+        "internal-error",
+        "Internal server error",
         "Something went wrong on our side; the request changed nothing if it failed before commit.",
         request,
     )

@@ -94,7 +94,7 @@ class FileLock:
         if self._file is not None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "ab")  # noqa: SIM115 - held for as long as we lead
+        handle = open(self.path, "ab")  # noqa: SIM115, ASYNC230 - held while we lead; local file
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -253,4 +253,3 @@ async def purge_published(
             delete(model).where(model.published_at.is_not(None), model.created_at < before)
         )
         return int(result.rowcount or 0)
-

@@ -129,10 +129,10 @@ def build_runtime(
         if session.info.pop(OUTBOX_PENDING, False):
             relay.wake()
 
-    runners = [
-        _event_consumer(spec, settings, sessionmaker, inbox_model, outbox_model) for spec in consumers
-    ]
-    return Runtime(settings=settings, engine=engine, sessionmaker=sessionmaker, relay=relay, consumers=runners)
+    runners = [_event_consumer(spec, settings, sessionmaker, inbox_model, outbox_model) for spec in consumers]
+    return Runtime(
+        settings=settings, engine=engine, sessionmaker=sessionmaker, relay=relay, consumers=runners
+    )
 
 
 def _event_consumer(

@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 from fastapi import FastAPI
-
 from heemang_common.http import create_service_app
 from heemang_common.runtime import Runtime
+
 from heemang_gateway.api import v1
 from heemang_gateway.db.models import InboxMessage, OutboxMessage
 from heemang_gateway.settings import Settings

@@ -6,10 +6,10 @@ from typing import Any
 
 import httpx
 from fastapi import Response
-
 from heemang_common.context import current_correlation_id
 from heemang_common.errors import UpstreamUnavailable
 from heemang_common.problems import PROBLEM_MEDIA_TYPE
+
 from heemang_gateway.settings import Settings
 
 SERVICES = ("intake", "casework", "resources", "hotline")
@@ -38,7 +38,9 @@ class Upstreams:
                 method, self.base_urls[service] + path, params=params, json=json, headers=headers
             )
         except httpx.HTTPError as exc:
-            raise UpstreamUnavailable(f"{service} did not answer: {type(exc).__name__}", service=service) from exc
+            raise UpstreamUnavailable(
+                f"{service} did not answer: {type(exc).__name__}", service=service
+            ) from exc
 
     async def relay(self, service: str, method: str, path: str, **kwargs: Any) -> Response:
         """Pass the service's answer through unchanged (its problem+json included)."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-
 from heemang_common.http import create_service_app
+
 from heemang_intake.api import referrals
 from heemang_intake.db.models import InboxMessage, OutboxMessage
 from heemang_intake.settings import Settings

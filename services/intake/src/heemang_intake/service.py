@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from heemang_common.errors import Invalid, NotFound
 from heemang_common.events.envelope import utcnow
 from heemang_common.events.intake import (
@@ -14,6 +12,8 @@ from heemang_common.events.intake import (
     ReferralReceived,
     ReferralReceivedData,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from heemang_intake.api.schemas import ReferralCreate
 from heemang_intake.db import repositories
 from heemang_intake.db.models import Household, Referral

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-
 from heemang_common.http import create_service_app
+
 from heemang_resources.db.models import InboxMessage, OutboxMessage
 from heemang_resources.settings import Settings
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
-
-from heemang_common.db import make_base
+from heemang_common.db import UtcDateTime, make_base
 from heemang_common.events.envelope import utcnow
 from heemang_common.outbox import InboxMixin, OutboxMixin
+from sqlalchemy import String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
 
 Base = make_base()
 
@@ -32,4 +31,4 @@ class Case(Base):
     referral_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
     dong: Mapped[str] = mapped_column(String(20), index=True)
     stage: Mapped[str] = mapped_column(String(20))
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     intake = "intake"  # ① 접수
     assessment = "assessment"  # ② 욕구조사
     selection = "selection"  # ③ 대상자 선정

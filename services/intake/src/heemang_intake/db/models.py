@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
-
-from heemang_common.db import make_base
+from heemang_common.db import UtcDateTime, make_base
 from heemang_common.events.envelope import utcnow
 from heemang_common.outbox import InboxMixin, OutboxMixin
+from sqlalchemy import ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
 
 Base = make_base()
 
@@ -28,7 +27,7 @@ class Household(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     dong: Mapped[str] = mapped_column(String(20), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Referral(Base):
@@ -43,5 +42,5 @@ class Referral(Base):
     importance: Mapped[str] = mapped_column(String(10))
     priority: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,5 @@
+from heemang_common.migrations import run_env
+from sqlalchemy import MetaData
+
+# Hand-written migrations only: the models live in libs/common/tests/conftest.py.
+run_env(MetaData(), "sqlite+aiosqlite:///var/common-tests.db")
