@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -27,9 +28,10 @@ async def bootstrap() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def private_broker() -> AsyncIterator[EmbeddedBroker]:
-    """A broker of the test's own, for tests that stop and restart it."""
-    broker = EmbeddedBroker(partitions=4)
+async def private_broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
+    """A broker of the test's own, for tests that stop and restart it. It publishes its
+    address (and incarnation) in a file, as `make run` does."""
+    broker = EmbeddedBroker(partitions=4, address_file=tmp_path / "broker.json")
     await broker.start()
     yield broker
     await broker.stop()

@@ -4,14 +4,15 @@ databases and a real broker, and talk to them over HTTP."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from heemang_common.broker import free_port
+
+from heemang_common.broker import EmbeddedBroker, free_port
 from heemang_common.testing import DatabaseFactory, RunningService, fast_settings, serve
 
 ORDER = ("intake", "casework", "resources", "hotline", "gateway")
@@ -26,8 +27,11 @@ def service_parts(name: str) -> tuple[Callable[..., Any], type, Path]:
 
 @dataclass
 class Stack:
+    """Services under test. ``broker`` is a bootstrap string, or an EmbeddedBroker whose
+    address file the services follow (so they notice when it restarts)."""
+
     databases: DatabaseFactory
-    bootstrap: str
+    broker: str | EmbeddedBroker
     running: dict[str, RunningService] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)
 
@@ -40,10 +44,14 @@ class Stack:
                 if upstream in self.running:
                     overrides.setdefault(f"{upstream}_url", self.running[upstream].url)
         port = overrides.pop("port", None) or free_port()
+        bootstrap = self.broker if isinstance(self.broker, str) else ""
+        if isinstance(self.broker, EmbeddedBroker):
+            assert self.broker.address_file is not None
+            overrides.setdefault("kafka_address_file", str(self.broker.address_file.path))
         settings = fast_settings(
             settings_cls,
             database_url=self.database_urls[name],
-            bootstrap=self.bootstrap,
+            bootstrap=bootstrap,
             port=port,
             **overrides,
         )
@@ -62,15 +70,12 @@ class Stack:
         return httpx.AsyncClient(base_url=self.running[name].url, timeout=10)
 
 
-StackFactory = Callable[[str], Awaitable[Stack]]
-
-
 @pytest.fixture
 async def make_stack(databases: DatabaseFactory) -> AsyncIterator[Callable[[str], Stack]]:
     stacks: list[Stack] = []
 
-    def factory(bootstrap: str) -> Stack:
-        stack = Stack(databases, bootstrap)
+    def factory(broker: str | EmbeddedBroker) -> Stack:
+        stack = Stack(databases, broker)
         stacks.append(stack)
         return stack
 

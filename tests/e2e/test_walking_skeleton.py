@@ -8,9 +8,10 @@ import json
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from heemang_common.db import create_engine, create_sessionmaker
 from heemang_common.testing import eventually
-from sqlalchemy import select
 
 
 async def test_referral_becomes_case_readable_at_gateway(make_stack: Any, bootstrap: str) -> None:

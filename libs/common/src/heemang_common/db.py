@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,13 +43,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
-def make_base() -> type[DeclarativeBase]:
-    """A fresh declarative base with the naming convention: one per service."""
-
-    class Base(DeclarativeBase):
-        metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-    return Base
+def new_metadata() -> MetaData:
+    """Metadata with the naming convention; each service's ``Base`` owns one."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def is_sqlite(url: str) -> bool:

@@ -2,12 +2,13 @@
 
 Starts the embedded broker, applies every service's migrations, starts the services as
 child processes and prints where they are. It then supervises: a service that dies is
-restarted; a broker that dies is restarted on the same port and every service is told to
-replay its outbox window, because the embedded broker keeps its log in memory (consumers'
-inboxes absorb the duplicates). The same replay runs at every start, since each start is a
-fresh, empty broker: an event published to the last session's broker but never consumed
-is sent again rather than lost. Ctrl-C stops the services gracefully (consumers finish
-their batch) and then the broker; children also get SIGTERM if this process dies.
+restarted; a broker that dies is restarted as a new incarnation (broker.py). Services find
+the broker through var/broker.json, so each relay sees the new incarnation and replays its
+outbox window before publishing to it, and consumers reconnect (their inboxes absorb the
+duplicates). Every ``make run`` starts a fresh broker, so the same replay also re-sends
+anything the last session published but nobody consumed. Ctrl-C stops the services
+gracefully (consumers finish their batch) and then the broker; children also get SIGTERM
+if this process dies. With KAFKA_BOOTSTRAP_SERVERS set, no embedded broker is started.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from heemang_common.broker import EmbeddedBroker, set_parent_death_signal
+from heemang_common.broker import ADDRESS_FILE, EmbeddedBroker, set_parent_death_signal
 from heemang_common.settings import VAR_DIR
 
 DEFAULT_PORTS = {"gateway": 8000, "intake": 8001, "casework": 8002, "resources": 8003, "hotline": 8004}
 LOG_DIR = VAR_DIR / "log"
-REPLAY_WINDOW = os.environ.get("HEEMANG_REPLAY_WINDOW", "7d")
 
 
 def say(message: str) -> None:
@@ -73,9 +73,9 @@ def command_for(service: str) -> str:
     return str(script) if script.exists() else f"heemang-{service}"
 
 
-def service_env(name: str, port: int, bootstrap: str, ports: dict[str, int]) -> dict[str, str]:
+def service_env(name: str, port: int, ports: dict[str, int]) -> dict[str, str]:
     prefix = name.upper()
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, f"{prefix}_PORT": str(port)}
+    env = {**os.environ, f"{prefix}_PORT": str(port)}
     env.setdefault(f"{prefix}_HOST", "127.0.0.1")
     env.setdefault("LOG_JSON", "true")
     if name == "gateway":
@@ -102,24 +102,26 @@ def healthy(url: str) -> bool:
 
 class Supervisor:
     def __init__(self, services: list[str]) -> None:
+        self.external_broker = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
         self.broker = EmbeddedBroker(
             port=int(os.environ.get("HEEMANG_BROKER_PORT", "0")) or None,
             log_path=LOG_DIR / "broker.log",
+            address_file=ADDRESS_FILE,
         )
         ports = {s: int(os.environ.get(f"{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in services}
-        bootstrap = self.broker.bootstrap_servers
-        self.children = [Child(s, ports[s], service_env(s, ports[s], bootstrap, ports)) for s in services]
+        self.children = [Child(s, ports[s], service_env(s, ports[s], ports)) for s in services]
         self.stopping = asyncio.Event()
 
     async def run(self) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self._check_ports()
-        await self.broker.start()
-        self.broker.write_address_file()
-        say(f"embedded broker at {self.broker.bootstrap_servers} (log: {self.broker.log_path})")
+        if self.external_broker:
+            say(f"using the broker at {self.external_broker} (KAFKA_BOOTSTRAP_SERVERS)")
+        else:
+            await self.broker.start()
+            say(f"embedded broker at {self.broker.bootstrap_servers} (log: {self.broker.log_path})")
         await self._each(["migrate"])
         say("migrations applied: " + ", ".join(c.name for c in self.children))
-        await self._each(["replay", "--since", REPLAY_WINDOW])
         for child in self.children:
             child.start()
         await self._wait_healthy()
@@ -172,10 +174,9 @@ class Supervisor:
                 await asyncio.wait_for(self.stopping.wait(), 1.0)
             if self.stopping.is_set():
                 break
-            if not self.broker.is_running():
-                say("broker died: restarting it and replaying every outbox")
+            if not self.external_broker and not self.broker.is_running():
+                say("broker died: starting a new one; relays replay their outbox into it")
                 await self.broker.restart()
-                await self._each(["replay", "--since", REPLAY_WINDOW])
             for child in self.children:
                 if not child.alive():
                     child.restarts += 1

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 
 from heemang_common.logging import configure_logging
 from heemang_common.middleware import CorrelationMiddleware, MetricsMiddleware
-from heemang_common.outbox import InboxMixin, OutboxMixin
+from heemang_common.outbox import InboxMixin, OutboxMixin, RelayStateMixin
 from heemang_common.problems import install_problem_handlers
 from heemang_common.runtime import ConsumerSpec, Runtime, build_runtime
 from heemang_common.settings import ServiceSettings
@@ -31,6 +31,7 @@ def create_service_app(
     routers: Sequence[APIRouter],
     outbox_model: type[OutboxMixin],
     inbox_model: type[InboxMixin],
+    relay_state_model: type[RelayStateMixin],
     consumers: Sequence[ConsumerSpec] = (),
     on_startup: StartupHook | None = None,
     version: str = "0.1.0",
@@ -40,7 +41,11 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(
-            settings, outbox_model=outbox_model, inbox_model=inbox_model, consumers=consumers
+            settings,
+            outbox_model=outbox_model,
+            inbox_model=inbox_model,
+            relay_state_model=relay_state_model,
+            consumers=consumers,
         )
         app.state.runtime = runtime
         cleanup = await on_startup(runtime) if on_startup else None

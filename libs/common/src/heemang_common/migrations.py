@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import command, context
 from alembic.config import Config
@@ -11,7 +12,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from heemang_common.db import create_engine
+from heemang_common.db import UtcDateTime, create_engine
 
 
 def alembic_config(service_root: Path, database_url: str) -> Config:
@@ -49,7 +50,16 @@ async def _run_online(url: str, metadata: MetaData) -> None:
         await engine.dispose()
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Migrations name plain SQLAlchemy types, never our decorators (same DDL)."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _migrate(connection: Connection, metadata: MetaData) -> None:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    context.configure(
+        connection=connection, target_metadata=metadata, render_as_batch=True, render_item=_render_item
+    )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,10 @@ OUTBOX_PENDING = "heemang.outbox_pending"
 
 class OutboxMixin:
     """Columns of a service's ``outbox`` table; mix into the service's Base."""
+
+    if TYPE_CHECKING:  # the mapped subclass gets SQLAlchemy's keyword constructor
+
+        def __init__(self, **kwargs: Any) -> None: ...
 
     __tablename__ = "outbox"
 
@@ -49,6 +53,10 @@ class OutboxMixin:
 class InboxMixin:
     """Columns of a service's ``inbox`` table: one row per (consumer, event) handled."""
 
+    if TYPE_CHECKING:  # the mapped subclass gets SQLAlchemy's keyword constructor
+
+        def __init__(self, **kwargs: Any) -> None: ...
+
     __tablename__ = "inbox"
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -56,6 +64,20 @@ class InboxMixin:
     event_type: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))  # processed | dead_lettered
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class RelayStateMixin:
+    """Which broker incarnation the relay last published to (see relay.py)."""
+
+    if TYPE_CHECKING:  # the mapped subclass gets SQLAlchemy's keyword constructor
+
+        def __init__(self, **kwargs: Any) -> None: ...
+
+    __tablename__ = "relay_state"
+
+    relay: Mapped[str] = mapped_column(String(100), primary_key=True)
+    broker_incarnation: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 def outbox_row(model: type[OutboxMixin], event: Event) -> OutboxMixin:

@@ -11,6 +11,17 @@ Within the leader, a batch is read in id order, sent with acks=all (aiokafka kee
 request in flight per partition, so retries cannot reorder), and marked published only
 after every message in it was acknowledged. A crash between ack and mark republishes the
 batch: consumers' inboxes absorb the duplicates.
+
+An embedded broker forgets everything when it restarts. Re-queueing the outbox window from
+outside (a command run after the restart) races the running relay: the relay may already
+have sent newer rows to the new broker, and the re-queued older rows would land behind
+them — a household's events out of order. So the relay itself follows the broker's
+incarnation (broker.py): before publishing anything to an incarnation other than the one
+recorded in ``relay_state``, it re-queues the window and records the new incarnation in
+one transaction, then publishes in id order from the oldest row. A configured broker has
+no incarnation (a durable Kafka keeps its log), and the first incarnation a database ever
+sees is only recorded. ``replay_since`` stays for operators who rebuilt a Kafka cluster:
+stop the relays (scale to zero), replay, start them.
 """
 
 from __future__ import annotations
@@ -29,8 +40,9 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from heemang_common.aio import reraise_if_we_are_cancelled
 from heemang_common.events.envelope import utcnow
-from heemang_common.outbox import OutboxMixin
+from heemang_common.outbox import OutboxMixin, RelayStateMixin
 
 log = logging.getLogger("heemang.relay")
 
@@ -130,7 +142,14 @@ class OutboxRelay:
         poll_interval_s: float = 0.05,
         max_backoff_s: float = 10.0,
         retention: timedelta = timedelta(days=7),
+        broker_incarnation: Callable[[], str | None] | None = None,
+        state_model: type[RelayStateMixin] | None = None,
+        name: str = "outbox",
     ) -> None:
+        self.broker_incarnation = broker_incarnation
+        self.state_model = state_model
+        self.name = name
+        self._incarnation: str | None = None
         self.sessionmaker = sessionmaker
         self.model = model
         self.publisher_factory = publisher_factory
@@ -159,7 +178,8 @@ class OutboxRelay:
                 if published:
                     continue  # there may be more: drain before sleeping
                 await self._maybe_purge()
-            except Exception as exc:  # broker or database down: keep the rows, retry later
+            except (Exception, asyncio.CancelledError) as exc:  # broker or db down: rows wait
+                reraise_if_we_are_cancelled(exc)
                 self.failures_total += 1
                 if self.last_error != repr(exc):
                     log.warning("outbox relay cannot publish yet: %r", exc)
@@ -176,6 +196,7 @@ class OutboxRelay:
         self.is_leader = await self.lock.acquire()
         if not self.is_leader:
             return 0
+        await self._follow_broker()
         rows = await self._pending_batch()
         if not rows:
             return 0
@@ -186,6 +207,31 @@ class OutboxRelay:
         self.published_total += len(rows)
         self.last_error = None
         return len(rows)
+
+    async def _follow_broker(self) -> None:
+        current = self.broker_incarnation() if self.broker_incarnation else None
+        if current is None or self.state_model is None or current == self._incarnation:
+            return
+        await self._drop_publisher()  # it may still point at the previous incarnation
+        async with self.sessionmaker() as session, session.begin():
+            state = await session.get(self.state_model, self.name)
+            if state is None:
+                session.add(
+                    self.state_model(relay=self.name, broker_incarnation=current, updated_at=utcnow())
+                )
+            elif state.broker_incarnation != current:
+                since = utcnow() - self.retention
+                result: Any = await session.execute(
+                    update(self.model).where(self.model.created_at >= since).values(published_at=None)
+                )
+                state.broker_incarnation = current
+                state.updated_at = utcnow()
+                log.warning(
+                    "new broker incarnation %s: %d outbox rows re-queued for publishing",
+                    current,
+                    int(result.rowcount or 0),
+                )
+        self._incarnation = current
 
     async def pending_count(self) -> int:
         async with self.sessionmaker() as session:

@@ -5,23 +5,23 @@ the relay flushes, the engine closes."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from heemang_common.broker import resolve_bootstrap_servers
+from heemang_common.broker import BrokerLocator
 from heemang_common.consumer import EventConsumer, Handler, InboxProcessor
 from heemang_common.db import create_engine
 from heemang_common.kafka import KafkaPublisher, make_consumer
-from heemang_common.outbox import OUTBOX_PENDING, InboxMixin, OutboxMixin
+from heemang_common.outbox import OUTBOX_PENDING, InboxMixin, OutboxMixin, RelayStateMixin
 from heemang_common.relay import OutboxRelay, Publisher, leader_lock_for
 from heemang_common.settings import ServiceSettings
 
@@ -44,12 +44,13 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
     consumers: list[EventConsumer]
+    broker: BrokerLocator
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def bootstrap_servers(self) -> str:
-        return resolve_bootstrap_servers(self.settings.kafka_bootstrap_servers)
+        return self.broker.current().bootstrap_servers
 
     def start(self) -> None:
         self.tasks.append(asyncio.create_task(self.relay.run(self.stop_event), name="outbox-relay"))
@@ -102,16 +103,19 @@ def build_runtime(
     *,
     outbox_model: type[OutboxMixin],
     inbox_model: type[InboxMixin],
+    relay_state_model: type[RelayStateMixin],
     consumers: Sequence[ConsumerSpec] = (),
 ) -> Runtime:
     engine = create_engine(settings.database_url, echo=settings.database_echo)
+    broker = BrokerLocator(settings.kafka_bootstrap_servers, Path(settings.kafka_address_file))
     session_class: type[Session] = type(f"{settings.service_name.title()}Session", (Session,), {})
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
 
     async def publisher_factory() -> Publisher:
-        return await KafkaPublisher.start(
-            resolve_bootstrap_servers(settings.kafka_bootstrap_servers), settings
-        )
+        return await KafkaPublisher.start(broker.current().bootstrap_servers, settings)
+
+    def incarnation() -> str | None:
+        return broker.current().incarnation
 
     relay = OutboxRelay(
         sessionmaker=sessionmaker,
@@ -122,6 +126,8 @@ def build_runtime(
         poll_interval_s=settings.outbox_poll_interval_s,
         max_backoff_s=settings.outbox_max_backoff_s,
         retention=timedelta(days=settings.outbox_retention_days),
+        broker_incarnation=incarnation,
+        state_model=relay_state_model,
     )
 
     @event.listens_for(session_class, "after_commit")
@@ -129,9 +135,16 @@ def build_runtime(
         if session.info.pop(OUTBOX_PENDING, False):
             relay.wake()
 
-    runners = [_event_consumer(spec, settings, sessionmaker, inbox_model, outbox_model) for spec in consumers]
+    runners = [
+        _event_consumer(spec, settings, sessionmaker, inbox_model, outbox_model, broker) for spec in consumers
+    ]
     return Runtime(
-        settings=settings, engine=engine, sessionmaker=sessionmaker, relay=relay, consumers=runners
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        relay=relay,
+        consumers=runners,
+        broker=broker,
     )
 
 
@@ -141,6 +154,7 @@ def _event_consumer(
     sessionmaker: async_sessionmaker[AsyncSession],
     inbox_model: type[InboxMixin],
     outbox_model: type[OutboxMixin],
+    broker: BrokerLocator,
 ) -> EventConsumer:
     processor = InboxProcessor(
         name=spec.name,
@@ -153,8 +167,7 @@ def _event_consumer(
     )
 
     def consumer_factory() -> Any:
-        servers = resolve_bootstrap_servers(settings.kafka_bootstrap_servers)
-        return make_consumer(servers, spec.name, settings)
+        return make_consumer(broker.current().bootstrap_servers, spec.name, settings)
 
     return EventConsumer(
         processor,
@@ -162,13 +175,5 @@ def _event_consumer(
         consumer_factory=consumer_factory,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         max_records=settings.consumer_batch_size,
+        broker_incarnation=lambda: broker.current().incarnation,
     )
-
-
-@contextlib.asynccontextmanager
-async def running(runtime: Runtime) -> Any:
-    runtime.start()
-    try:
-        yield runtime
-    finally:
-        await runtime.stop()

@@ -58,6 +58,7 @@ class ServiceSettings(BaseSettings):
     database_echo: bool = False
 
     kafka_bootstrap_servers: str = ""  # empty → the embedded broker's address file
+    kafka_address_file: str = str(VAR_DIR / "broker.json")
     kafka_enable_idempotence: bool = False  # the embedded broker lacks InitProducerId
     kafka_client_id: str = ""
     kafka_session_timeout_ms: int = 10_000

@@ -159,7 +159,6 @@ async def serve(name: str, app: FastAPI, port: int) -> RunningService:
     """Run an app on a real loopback port inside this event loop (real HTTP, real lifespan)."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(), name=f"uvicorn-{name}")
     for _ in range(400):
         if server.started:

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, select
+
 from heemang_common.consumer import InboxProcessor
 from heemang_common.events.intake import ReferralAccepted, ReferralAcceptedData
-from sqlalchemy import func, select
 
 
 @dataclass

@@ -5,10 +5,11 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
+
 from heemang_common.context import correlation_id_var
 from heemang_common.events import UnknownEventType, catalogue, parse_event
 from heemang_common.events.intake import ReferralAccepted, ReferralAcceptedData
-from pydantic import ValidationError
 
 
 def _accepted(**overrides: object) -> ReferralAccepted:

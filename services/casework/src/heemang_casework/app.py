@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from heemang_common.http import create_service_app
 
 from heemang_casework.api import cases
-from heemang_casework.db.models import InboxMessage, OutboxMessage
+from heemang_casework.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_casework.events.handlers import CONSUMERS
 from heemang_casework.settings import Settings
+from heemang_common.http import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,5 +19,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[cases.router],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
+        relay_state_model=RelayState,
         consumers=CONSUMERS,
     )

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from heemang_common.cli import run_cli
-
 from heemang_casework.db.models import OutboxMessage
 from heemang_casework.settings import Settings
+from heemang_common.cli import run_cli
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 

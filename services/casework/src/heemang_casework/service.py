@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from heemang_common.errors import NotFound
-from heemang_common.events.casework import CaseOpened, CaseOpenedData
-from heemang_common.events.envelope import utcnow
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_casework.db import repositories
 from heemang_casework.db.models import Case
 from heemang_casework.domain.stages import OPENING_STAGE
 from heemang_casework.events.publish import publish
+from heemang_common.errors import NotFound
+from heemang_common.events.casework import CaseOpened, CaseOpenedData
+from heemang_common.events.envelope import utcnow
 
 
 async def open_case_for_referral(

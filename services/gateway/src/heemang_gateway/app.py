@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 from fastapi import FastAPI
+
 from heemang_common.http import create_service_app
 from heemang_common.runtime import Runtime
-
 from heemang_gateway.api import v1
-from heemang_gateway.db.models import InboxMessage, OutboxMessage
+from heemang_gateway.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_gateway.settings import Settings
 from heemang_gateway.upstream import Upstreams
 
@@ -33,5 +33,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[v1.router],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
+        relay_state_model=RelayState,
         on_startup=start_upstreams,
     )

@@ -6,10 +6,10 @@ from typing import Any
 
 import httpx
 from fastapi import Response
+
 from heemang_common.context import current_correlation_id
 from heemang_common.errors import UpstreamUnavailable
 from heemang_common.problems import PROBLEM_MEDIA_TYPE
-
 from heemang_gateway.settings import Settings
 
 SERVICES = ("intake", "casework", "resources", "hotline")

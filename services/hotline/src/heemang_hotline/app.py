@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from heemang_common.http import create_service_app
 
-from heemang_hotline.db.models import InboxMessage, OutboxMessage
+from heemang_common.http import create_service_app
+from heemang_hotline.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_hotline.settings import Settings
 
 
@@ -17,4 +17,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
+        relay_state_model=RelayState,
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 09:24:55.455112
+Create Date: 2026-11-23 09:39:59.240023
 """
 
 from collections.abc import Sequence
@@ -67,6 +67,13 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "relay_state",
+        sa.Column("relay", sa.String(length=100), nullable=False),
+        sa.Column("broker_incarnation", sa.String(length=64), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("relay", name=op.f("pk_relay_state")),
+    )
+    op.create_table(
         "referrals",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("household_id", sa.Uuid(), nullable=False),
@@ -98,6 +105,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_referrals_dong"))
 
     op.drop_table("referrals")
+    op.drop_table("relay_state")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_outbox_pending",

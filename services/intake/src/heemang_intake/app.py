@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from heemang_common.http import create_service_app
 
+from heemang_common.http import create_service_app
 from heemang_intake.api import referrals
-from heemang_intake.db.models import InboxMessage, OutboxMessage
+from heemang_intake.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_intake.settings import Settings
 
 
@@ -18,4 +18,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[referrals.router],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
+        relay_state_model=RelayState,
     )

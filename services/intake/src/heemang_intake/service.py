@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from heemang_common.errors import Invalid, NotFound
 from heemang_common.events.envelope import utcnow
 from heemang_common.events.intake import (
@@ -12,8 +14,6 @@ from heemang_common.events.intake import (
     ReferralReceived,
     ReferralReceivedData,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from heemang_intake.api.schemas import ReferralCreate
 from heemang_intake.db import repositories
 from heemang_intake.db.models import Household, Referral
@@ -76,15 +76,15 @@ async def receive_referral(session: AsyncSession, data: ReferralCreate) -> Refer
 
 async def _household_for(session: AsyncSession, data: ReferralCreate) -> Household:
     if data.household_id is None:
-        household = Household(id=uuid.uuid4(), dong=data.dong, created_at=utcnow())
-        session.add(household)
-        return household
-    household = await repositories.get_household(session, data.household_id)
-    if household is None:
+        new = Household(id=uuid.uuid4(), dong=data.dong, created_at=utcnow())
+        session.add(new)
+        return new
+    existing = await repositories.get_household(session, data.household_id)
+    if existing is None:
         raise NotFound(f"household {data.household_id} is not registered")
-    if household.dong != data.dong:
-        raise Invalid(f"household {household.id} lives in 동 {household.dong}, not {data.dong}")
-    return household
+    if existing.dong != data.dong:
+        raise Invalid(f"household {existing.id} lives in 동 {existing.dong}, not {data.dong}")
+    return existing
 
 
 async def get_referral(session: AsyncSession, referral_id: uuid.UUID) -> Referral:

@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from heemang_common.cli import run_cli
-
 from heemang_resources.db.models import OutboxMessage
 from heemang_resources.settings import Settings
 

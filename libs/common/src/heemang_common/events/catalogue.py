@@ -33,7 +33,7 @@ def all_topics() -> list[str]:
 @cache
 def _adapter() -> TypeAdapter[Event]:
     union = Union[tuple(event_types())]  # type: ignore[valid-type]  # noqa: UP007
-    return TypeAdapter(Annotated[union, Field(discriminator="type")])
+    return TypeAdapter(Annotated[union, Field(discriminator="type")])  # type: ignore[arg-type]
 
 
 @cache

@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Query
-from heemang_common.deps import SessionDep
 
 from heemang_casework import service
 from heemang_casework.api.schemas import CasePage, CaseRead
 from heemang_casework.db import repositories
+from heemang_common.deps import SessionDep
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from heemang_common.db import UtcDateTime, make_base
-from heemang_common.events.envelope import utcnow
-from heemang_common.outbox import InboxMixin, OutboxMixin
 from sqlalchemy import String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-Base = make_base()
+from heemang_common.db import UtcDateTime, new_metadata
+from heemang_common.events.envelope import utcnow
+from heemang_common.outbox import InboxMixin, OutboxMixin, RelayStateMixin
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
 
 
 class OutboxMessage(OutboxMixin, Base):
@@ -19,6 +22,10 @@ class OutboxMessage(OutboxMixin, Base):
 
 
 class InboxMessage(InboxMixin, Base):
+    pass
+
+
+class RelayState(RelayStateMixin, Base):
     pass
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from heemang_common.events import topics
-from heemang_common.events.intake import ReferralAccepted
-from heemang_common.runtime import ConsumerSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_casework import service
+from heemang_common.events import topics
+from heemang_common.events.intake import ReferralAccepted
+from heemang_common.runtime import ConsumerSpec
 
 
 async def handle_referral_accepted(event: ReferralAccepted, session: AsyncSession) -> None:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from heemang_common.events import Event
-from heemang_common.outbox import add_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_casework.db.models import OutboxMessage
+from heemang_common.events import Event
+from heemang_common.outbox import add_event
 
 
 def publish(session: AsyncSession, event: Event) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from heemang_common.db import make_base
-from heemang_common.outbox import InboxMixin, OutboxMixin
+from sqlalchemy.orm import DeclarativeBase
 
-Base = make_base()
+from heemang_common.db import new_metadata
+from heemang_common.outbox import InboxMixin, OutboxMixin, RelayStateMixin
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
 
 
 class OutboxMessage(OutboxMixin, Base):
@@ -13,4 +17,8 @@ class OutboxMessage(OutboxMixin, Base):
 
 
 class InboxMessage(InboxMixin, Base):
+    pass
+
+
+class RelayState(RelayStateMixin, Base):
     pass

@@ -3,8 +3,8 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, status
-from heemang_common.deps import SessionDep
 
+from heemang_common.deps import SessionDep
 from heemang_intake import service
 from heemang_intake.api.schemas import ReferralCreate, ReferralRead
 

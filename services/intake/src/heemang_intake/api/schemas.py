@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from heemang_common.events.intake import ReferralChannel
 from pydantic import BaseModel, ConfigDict, Field
 
+from heemang_common.events.intake import ReferralChannel
 from heemang_intake.domain.triage import Level
 
 

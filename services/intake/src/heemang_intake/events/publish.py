@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from heemang_common.events import Event
-from heemang_common.outbox import add_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from heemang_common.events import Event
+from heemang_common.outbox import add_event
 from heemang_intake.db.models import OutboxMessage
 
 

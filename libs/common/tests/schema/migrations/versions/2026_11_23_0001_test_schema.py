@@ -45,6 +45,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_created_at', ['created_at'], unique=False)
         batch_op.create_index('ix_outbox_pending', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'), sqlite_where=sa.text('published_at IS NULL'))
 
+    op.create_table('relay_state',
+    sa.Column('relay', sa.String(length=100), nullable=False),
+    sa.Column('broker_incarnation', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('relay', name=op.f('pk_relay_state'))
+    )
     op.create_table('effects',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('consumer', sa.String(length=100), nullable=False),
@@ -57,5 +63,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("effects")
+    op.drop_table("relay_state")
     op.drop_table("outbox")
     op.drop_table("inbox")
