@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from heemang_common.broker import EmbeddedBroker
-from heemang_common.testing import DatabaseFactory, start_broker
+from heemang_common.testing import DatabaseFactory, in_ci, start_broker
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +35,13 @@ async def private_broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
     await broker.start()
     yield broker
     await broker.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ci_requirements(request: pytest.FixtureRequest) -> None:
+    """Under CI the suite must run on PostgreSQL and the embedded broker: check both at
+    the start, so a missing one fails the run at once instead of being skipped around."""
+    if in_ci():
+        factory = request.getfixturevalue("databases")
+        assert factory.backend == "postgresql", "CI=true requires PostgreSQL"
+        request.getfixturevalue("bootstrap")

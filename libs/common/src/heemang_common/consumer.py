@@ -352,6 +352,8 @@ class EventConsumer:
                 for tp, messages in batches.items():
                     if tp not in consumer.assignment():
                         continue  # revoked while fetched: its new owner handles these
+                    # Where we stand while handling: a consumer stuck on its first batch shows lag.
+                    self.stats.positions.setdefault(tp, messages[0].offset)
                     await self.processor.handle_batch(messages)
                     await self._commit(consumer, tp, messages[-1].offset + 1)
             self.stats.last_progress = loop.time()

@@ -83,9 +83,16 @@ def _ops_router(registry: CollectorRegistry) -> APIRouter:
         ),
     }
 
-    @router.get("/healthz", summary="Liveness: the process answers")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @router.get("/healthz", summary="Liveness: the process answers and no consumer is wedged")
+    async def healthz(request: Request) -> JSONResponse:
+        # A consumer with lag and no progress for 2 x session timeout is wedged (a hung
+        # handler or a blocked loop): failing liveness gets the process restarted, and the
+        # inbox makes the restart safe.
+        runtime: Runtime = request.app.state.runtime
+        stuck = [c.name for c in runtime.consumers if c.is_stuck()]
+        if stuck:
+            return JSONResponse({"status": "stuck", "stuck_consumers": stuck}, 503)
+        return JSONResponse({"status": "ok"})
 
     @router.get("/readyz", summary="Readiness: database and broker reachable, no stuck consumer")
     async def readyz(request: Request) -> JSONResponse:
