@@ -14,8 +14,8 @@ from heemang_common.db import create_engine, create_sessionmaker
 from heemang_common.testing import eventually
 
 
-async def test_referral_becomes_case_readable_at_gateway(make_stack: Any, bootstrap: str) -> None:
-    stack = make_stack(bootstrap)
+async def test_referral_becomes_case_readable_at_gateway(make_stack: Any, private_broker: Any) -> None:
+    stack = make_stack(private_broker)
     await stack.start("intake")
     await stack.start("casework")
     await stack.start("gateway")
@@ -63,8 +63,8 @@ async def test_referral_becomes_case_readable_at_gateway(make_stack: Any, bootst
     assert opened["data"]["referral_id"] == referral["id"]
 
 
-async def test_bad_input_is_problem_json_and_changes_nothing(make_stack: Any, bootstrap: str) -> None:
-    stack = make_stack(bootstrap)
+async def test_bad_input_is_problem_json_and_changes_nothing(make_stack: Any, private_broker: Any) -> None:
+    stack = make_stack(private_broker)
     await stack.start("intake")
     await stack.start("casework")
     await stack.start("gateway")
@@ -95,8 +95,8 @@ async def test_bad_input_is_problem_json_and_changes_nothing(make_stack: Any, bo
     await engine.dispose()
 
 
-async def test_gateway_says_which_service_is_down(make_stack: Any, bootstrap: str) -> None:
-    stack = make_stack(bootstrap)
+async def test_gateway_says_which_service_is_down(make_stack: Any, private_broker: Any) -> None:
+    stack = make_stack(private_broker)
     await stack.start("gateway", casework_url="http://127.0.0.1:9")  # nothing listens there
     async with stack.client("gateway") as gateway:
         response = await gateway.get(f"/api/v1/cases/{uuid.uuid4()}")

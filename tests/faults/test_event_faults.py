@@ -104,10 +104,10 @@ async def test_broker_outage_loses_nothing_and_keeps_household_order(
     assert stack.running["casework"].runtime.consumers[0].stats.duplicates >= households
 
 
-async def test_event_republished_by_hand_has_one_effect(make_stack: Any, bootstrap: str) -> None:
+async def test_event_republished_by_hand_has_one_effect(make_stack: Any, private_broker: Any) -> None:
     from heemang_intake.db.models import OutboxMessage as IntakeOutbox
 
-    stack = make_stack(bootstrap)
+    stack = make_stack(private_broker)
     await stack.start("intake")
     await stack.start("casework")
     async with stack.client("intake") as intake:
@@ -118,7 +118,7 @@ async def test_event_republished_by_hand_has_one_effect(make_stack: Any, bootstr
 
     await eventually(case_open, timeout_s=30)
     accepted = next(r for r in await _rows(stack, "intake", IntakeOutbox) if "accepted" in r.event_type)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=private_broker.bootstrap_servers, acks="all")
     await producer.start()
     try:
         for _ in range(3):
@@ -137,11 +137,11 @@ async def test_event_republished_by_hand_has_one_effect(make_stack: Any, bootstr
 
 
 async def test_failing_event_goes_to_dlq_and_the_next_is_processed(
-    make_stack: Any, bootstrap: str, monkeypatch: Any
+    make_stack: Any, private_broker: Any, monkeypatch: Any
 ) -> None:
     from heemang_casework import service as casework_service
 
-    stack = make_stack(bootstrap)
+    stack = make_stack(private_broker)
     await stack.start("intake")
     await stack.start("casework")
     poisoned_household = str(uuid.uuid4())
@@ -174,7 +174,7 @@ async def test_failing_event_goes_to_dlq_and_the_next_is_processed(
     await eventually(healthy_case, timeout_s=30)
     dlq = AIOKafkaConsumer(
         "heemang.intake.referral.dlq",
-        bootstrap_servers=bootstrap,
+        bootstrap_servers=private_broker.bootstrap_servers,
         auto_offset_reset="earliest",
         group_id=f"dlq-reader-{uuid.uuid4().hex[:6]}",
     )

@@ -68,7 +68,7 @@ async def test_broker_down_for_a_minute_while_writing(make_stack: Any, private_b
 
 
 async def test_wedged_consumer_is_flagged_by_the_probes(
-    make_stack: Any, bootstrap: str, monkeypatch: Any
+    make_stack: Any, private_broker: Any, monkeypatch: Any
 ) -> None:
     from heemang_casework import service as casework_service
 
@@ -82,7 +82,7 @@ async def test_wedged_consumer_is_flagged_by_the_probes(
         return await real_open(session, **kwargs)
 
     monkeypatch.setattr(casework_service, "open_case_for_referral", hang_once)
-    stack = make_stack(bootstrap)
+    stack = make_stack(private_broker)
     await stack.start("intake")
     session_timeout_ms = 3000
     await stack.start("casework", kafka_session_timeout_ms=session_timeout_ms)

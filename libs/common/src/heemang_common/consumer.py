@@ -111,17 +111,21 @@ class InboxProcessor:
         ids = [message_id(m) for m in messages]
         async with transaction(self.sessionmaker) as session:
             seen = await self._already_handled(session, ids)
-            counted = 0
+            counted = duplicates = 0
             for message, event_id in zip(messages, ids, strict=True):
                 if event_id in seen:
-                    self.stats.duplicates += 1
+                    duplicates += 1
                     continue
                 seen.add(event_id)
                 event = self._parse(message)
                 if event is not None:
-                    await self._apply(session, event, event_id)
+                    # One flush for the whole batch (at commit): a round trip per event would
+                    # cost more than the work itself. A clash still fails the batch, which
+                    # is then retried one message at a time.
+                    await self._apply(session, event, event_id, flush=False)
                 counted += 1
         self.stats.processed += counted
+        self.stats.duplicates += duplicates
 
     async def _handle_alone(self, message: Message) -> None:
         event_id = message_id(message)
@@ -157,7 +161,7 @@ class InboxProcessor:
             raise PermanentFailure(f"not a valid event: {exc}") from exc
         return event if event.type in self.handlers else None
 
-    async def _apply(self, session: AsyncSession, event: Event, event_id: str) -> None:
+    async def _apply(self, session: AsyncSession, event: Event, event_id: str, flush: bool = True) -> None:
         token = correlation_id_var.set(event.correlationid)
         try:
             session.add(
@@ -169,9 +173,11 @@ class InboxProcessor:
                     processed_at=utcnow(),
                 )
             )
-            await session.flush()
+            if flush:  # alone: tie an inbox clash to this message before its handler runs
+                await session.flush()
             await self.handlers[event.type](event, session)
-            await session.flush()
+            if flush:
+                await session.flush()
         finally:
             correlation_id_var.reset(token)
 
@@ -349,23 +355,26 @@ class EventConsumer:
                 return
             batches = await consumer.getmany(timeout_ms=100, max_records=self.max_records)
             async with self.batch_lock:
-                for tp, messages in batches.items():
-                    if tp not in consumer.assignment():
-                        continue  # revoked while fetched: its new owner handles these
-                    # Where we stand while handling: a consumer stuck on its first batch shows lag.
-                    self.stats.positions.setdefault(tp, messages[0].offset)
-                    await self.processor.handle_batch(messages)
-                    await self._commit(consumer, tp, messages[-1].offset + 1)
+                owned = {tp: ms for tp, ms in batches.items() if tp in consumer.assignment()}
+                if owned:  # (a partition revoked while fetched is its new owner's to handle)
+                    for tp, messages in owned.items():
+                        # Where we stand while handling: a consumer stuck on its first batch shows lag.
+                        self.stats.positions.setdefault(tp, messages[0].offset)
+                    # One transaction for the whole fetch, partitions kept in their own order.
+                    await self.processor.handle_batch([m for ms in owned.values() for m in ms])
+                    await self._commit(consumer, {tp: ms[-1].offset + 1 for tp, ms in owned.items()})
             self.stats.last_progress = loop.time()
 
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
-        self.stats.positions[tp] = offset
-        if tp not in consumer.assignment():
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit explicit offsets, only for partitions still ours (never a revoked one)."""
+        self.stats.positions.update(offsets)
+        still_ours = {tp: offset for tp, offset in offsets.items() if tp in consumer.assignment()}
+        if not still_ours:
             return
         try:
-            await consumer.commit({tp: offset})
+            await consumer.commit(still_ours)
         except KafkaError as exc:  # rebalancing: the new owner re-reads, the inbox dedups
-            log.info("commit of %s@%d skipped: %r", tp, offset, exc)
+            log.info("commit of %s skipped: %r", still_ours, exc)
 
     def lag(self) -> int:
         consumer = self._consumer

@@ -62,7 +62,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # The inbox lookup (consumer = $1 AND event_id IN (...)) turns 40x slower once
+    # PostgreSQL switches the prepared statement to a generic plan; keep custom plans.
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+    )
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

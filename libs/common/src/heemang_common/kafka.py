@@ -38,6 +38,7 @@ def make_consumer(bootstrap_servers: str, group_id: str, settings: ServiceSettin
         heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 5, 500),
         request_timeout_ms=max(settings.kafka_request_timeout_ms, settings.kafka_session_timeout_ms + 5000),
         max_poll_records=settings.consumer_batch_size,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
     )
 
 

@@ -238,15 +238,24 @@ class OutboxRelay:
             stmt = select(func.count()).select_from(self.model).where(self.model.published_at.is_(None))
             return int((await session.execute(stmt)).scalar_one())
 
-    async def _pending_batch(self) -> list[OutboxMixin]:
+    async def _pending_batch(self) -> list[Any]:
+        """The next rows to publish, as plain rows: building ORM objects for rows we only
+        read once cost a fifth of the relay's time."""
+        model = self.model
+        columns = (
+            model.id,
+            model.event_id,
+            model.event_type,
+            model.topic,
+            model.key,
+            model.payload,
+            model.headers,
+        )
         async with self.sessionmaker() as session:
             stmt = (
-                select(self.model)
-                .where(self.model.published_at.is_(None))
-                .order_by(self.model.id)
-                .limit(self.batch_size)
+                select(*columns).where(model.published_at.is_(None)).order_by(model.id).limit(self.batch_size)
             )
-            return list((await session.execute(stmt)).scalars())
+            return list((await session.execute(stmt)).all())
 
     async def _mark_published(self, ids: list[int]) -> None:
         async with self.sessionmaker() as session, session.begin():

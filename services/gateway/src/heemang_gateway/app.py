@@ -21,7 +21,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def start_upstreams(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         client = httpx.AsyncClient(
             timeout=settings.upstream_timeout_s,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            # Idle connections expire before the services' 5 s keep-alive closes them, so a
+            # request never goes out on a connection the other end is closing.
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=2.0),
         )
         runtime.extras["upstreams"] = Upstreams(settings, client)
         return client.aclose

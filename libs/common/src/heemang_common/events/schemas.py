@@ -112,9 +112,7 @@ def _description(cls: type[Event], type_name: str) -> str:
     return f"{what.capitalize()} (version {parts[-1][1:]}), published by {parts[1]}."
 
 
-def describe(
-    cls: type[Event], topics: Sequence[str], consumers: Mapping[str, Sequence[str]]
-) -> EventInfo:
+def describe(cls: type[Event], topics: Sequence[str], consumers: Mapping[str, Sequence[str]]) -> EventInfo:
     type_name = cls.type_name()
     if not _TYPE_NAME.match(type_name):
         raise ValueError(f"{type_name!r} is not heemang.<service>.<noun>.<verb>.v<N>")
@@ -534,9 +532,7 @@ def dump(document: JsonDict) -> str:
 def render(out_dir: Path, catalogue: Catalogue | None = None) -> dict[Path, str]:
     """Every generated file under ``out_dir`` and its content, without writing anything."""
     catalogue = build_catalogue() if catalogue is None else catalogue
-    files = {
-        schema_path(out_dir, info.type): dump(envelope_schema(info)) for info in catalogue.events
-    }
+    files = {schema_path(out_dir, info.type): dump(envelope_schema(info)) for info in catalogue.events}
     files[out_dir / "asyncapi.json"] = dump(asyncapi(catalogue))
     files[out_dir / "README.md"] = readme(catalogue)
     return files
