@@ -195,3 +195,14 @@ async def test_failing_event_goes_to_dlq_and_the_next_is_processed(
     assert "simulated handler bug" in headers["dlq_error"]
     assert headers["dlq_consumer"] == "casework"
     assert await _case_count(stack) == 1  # the healthy one only
+
+    async with stack.client("casework") as casework:
+        refused = await casework.get("/ops/dead-letters")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        token = stack.running["casework"].runtime.settings.ops_token
+        listed = await casework.get("/ops/dead-letters", headers={"authorization": f"Bearer {token}"})
+    assert listed.status_code == 200
+    [dead] = listed.json()["items"]
+    assert dead["consumer"] == "casework" and dead["type"] == "heemang.intake.referral.accepted.v1"
+    assert dead["event_id"] == json.loads(found.value)["id"]

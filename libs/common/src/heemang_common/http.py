@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from sqlalchemy import select
 
+from heemang_common.errors import Unauthorized
 from heemang_common.logging import configure_logging
 from heemang_common.middleware import CorrelationMiddleware, MetricsMiddleware
 from heemang_common.outbox import InboxMixin, OutboxMixin, RelayStateMixin
@@ -106,6 +110,31 @@ def _ops_router(registry: CollectorRegistry) -> APIRouter:
         return JSONResponse(
             {"status": "ready" if ready else "not-ready", "checks": checks}, 200 if ready else 503
         )
+
+    @router.get("/ops/dead-letters", summary="Events this service's consumers dead-lettered")
+    async def dead_letters(
+        request: Request,
+        authorization: str = Header(""),
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        expected = f"Bearer {runtime.settings.ops_token}"
+        if not hmac.compare_digest(authorization.encode(), expected.encode()):
+            raise Unauthorized("the ops endpoints need `Authorization: Bearer <OPS_TOKEN>`")
+        inbox = runtime.inbox_model
+        stmt = (
+            select(inbox.consumer, inbox.event_id, inbox.event_type, inbox.processed_at)
+            .where(inbox.status == "dead_lettered")
+            .order_by(inbox.processed_at.desc())
+            .limit(limit)
+        )
+        async with runtime.sessionmaker() as session:
+            rows = (await session.execute(stmt)).all()
+        items = [
+            {"consumer": r.consumer, "event_id": r.event_id, "type": r.event_type, "at": r.processed_at}
+            for r in rows
+        ]
+        return JSONResponse(jsonable_encoder({"items": items}))
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request) -> Response:

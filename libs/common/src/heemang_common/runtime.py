@@ -45,6 +45,7 @@ class Runtime:
     relay: OutboxRelay
     consumers: list[EventConsumer]
     broker: BrokerLocator
+    inbox_model: type[InboxMixin]
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -145,6 +146,7 @@ def build_runtime(
         relay=relay,
         consumers=runners,
         broker=broker,
+        inbox_model=inbox_model,
     )
 
 

@@ -66,7 +66,6 @@ class ServiceSettings(BaseSettings):
     # tansu does not answer a waiting fetch when data arrives, so the wait is added to every
     # hop; a short wait costs a few idle fetches and saves 100s of ms of latency.
     kafka_fetch_max_wait_ms: int = 25
-    kafka_topic_partitions: int = 4
 
     outbox_batch_size: int = 500
     outbox_poll_interval_s: float = 0.05
@@ -77,7 +76,7 @@ class ServiceSettings(BaseSettings):
     consumer_retry_base_s: float = 0.05
     consumer_batch_size: int = 500
 
-    ops_token: str = PLACEHOLDER_SECRET  # guards /ops endpoints (outbox replay, DLQ)
+    ops_token: str = PLACEHOLDER_SECRET  # bearer token for the /ops endpoints (dead letters)
 
     @model_validator(mode="before")
     @classmethod
