@@ -44,7 +44,7 @@ schemas: bootstrap
 	$(UVRUN) python -m heemang_common.events.schemas docs/events
 
 bench: bootstrap
-	$(UVRUN) python -m bench
+	$(UVRUN) python -m bench --workers 4 --e2e-processes $(BENCH_ARGS)
 
 clean:
 	rm -rf var .venv

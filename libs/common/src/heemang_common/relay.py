@@ -170,6 +170,14 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self._loop(stop)
+        finally:  # stopped or cancelled: never keep holding the leader lock
+            await self._drop_publisher()
+            await self.lock.release()
+            self.is_leader = False
+
+    async def _loop(self, stop: asyncio.Event) -> None:
         backoff = self.poll_interval_s
         while not stop.is_set():
             try:
@@ -187,9 +195,6 @@ class OutboxRelay:
                 await self._drop_publisher()
                 backoff = min(max(backoff * 2, 0.1), self.max_backoff_s)
             await self._sleep(stop, backoff)
-        await self._drop_publisher()
-        await self.lock.release()
-        self.is_leader = False
 
     async def publish_pending_once(self) -> int:
         """Publish one batch if this instance leads; return how many rows were published."""

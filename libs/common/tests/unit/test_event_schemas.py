@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from pydantic import create_model
+
 from heemang_common.events import schemas
 from heemang_common.events.casework import CaseOpened, CaseOpenedData
 from heemang_common.events.catalogue import all_topics, event_types, parse_event
@@ -25,7 +27,6 @@ from heemang_common.events.intake import (
     ReferralRejectedData,
 )
 from heemang_common.events.topics import dlq_topic
-from pydantic import create_model
 
 try:  # Not a dependency: used when present, else the small validator below stands in.
     import jsonschema
