@@ -201,3 +201,14 @@ async def services(*running: Awaitable[RunningService]) -> AsyncIterator[list[Ru
         for service in reversed(started):
             with contextlib.suppress(Exception):
                 await service.stop()
+
+
+@dataclass(frozen=True)
+class FakeMessage:
+    """A Kafka record as the consumer reads it, for feeding InboxProcessor without a broker."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None

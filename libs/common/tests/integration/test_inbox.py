@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,15 +11,9 @@ from sqlalchemy import func, select
 
 from heemang_common.consumer import InboxProcessor
 from heemang_common.events.intake import ReferralAccepted, ReferralAcceptedData
+from heemang_common.testing import FakeMessage
 
-
-@dataclass
-class Msg:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
+Msg = FakeMessage
 
 
 def accepted_message(offset: int, household: uuid.UUID | None = None) -> Msg:

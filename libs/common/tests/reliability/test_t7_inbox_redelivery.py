@@ -37,7 +37,7 @@ from heemang_common.consumer import EventConsumer, InboxProcessor
 from heemang_common.events.intake import ReferralAccepted, ReferralAcceptedData
 from heemang_common.kafka import make_consumer, make_producer
 from heemang_common.settings import ServiceSettings
-from heemang_common.testing import fast_settings
+from heemang_common.testing import FakeMessage, fast_settings
 
 pytestmark = pytest.mark.slow
 
@@ -45,13 +45,7 @@ TOPIC = ReferralAccepted.topic
 UNIQUE = 10_000
 
 
-@dataclass(frozen=True)
-class Msg:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
+Msg = FakeMessage
 
 
 class Crash(BaseException):

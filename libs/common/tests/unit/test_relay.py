@@ -195,3 +195,38 @@ async def test_purge_deletes_only_published_rows_older_than_cutoff(common_db: An
     deleted = await purge_published(db.sessionmaker, db.Outbox, now - timedelta(days=7))
     assert deleted == 2
     assert set(await published_flags(db)) == set(old_pending + new_published)
+
+
+async def test_producer_is_replaced_after_out_of_order_sequence(common_db: Any) -> None:
+    """T8: an idempotent producer that hits OutOfOrderSequenceNumber is fatal for that
+    producer; the relay must build a new one and go on, without a manual restart."""
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    ids = await write_events(common_db, 4)
+    made: list[FakePublisher] = []
+
+    class Poisoned(FakePublisher):
+        async def publish(self, rows: Sequence[OutboxMixin]) -> None:
+            raise OutOfOrderSequenceNumber()
+
+    async def factory() -> FakePublisher:
+        made.append(Poisoned() if not made else FakePublisher())
+        return made[-1]
+
+    relay = OutboxRelay(
+        sessionmaker=common_db.sessionmaker, model=common_db.Outbox, publisher_factory=factory,
+        lock=leader_lock_for(common_db.engine, "oosn"), poll_interval_s=0.01, max_backoff_s=0.05,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        for _ in range(500):
+            if await relay.pending_count() == 0:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert await relay.pending_count() == 0
+    assert made[0].closed and len(made) == 2
+    assert made[1].sent == ids
