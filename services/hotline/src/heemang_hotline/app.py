@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from heemang_common.http import create_service_app
+from heemang_hotline.api import consultations
 from heemang_hotline.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_hotline.settings import Settings
 
@@ -14,7 +15,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="Heemang hotline",
         description="Consultations, weekly check-in programmes with escalation, SMS notice campaigns.",
-        routers=[],
+        routers=[consultations.router],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
         relay_state_model=RelayState,
