@@ -18,10 +18,14 @@ def get_runtime(request: Request) -> Runtime:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed by the edge before the response goes out;
-    an error anywhere rolls it back, so bad input changes nothing."""
+    an error anywhere rolls it back, so bad input changes nothing.
+
+    Used with ``scope="function"``: FastAPI's default (request scope) exits yield
+    dependencies *after* the response is sent, so a client could be told 201 for a commit
+    that then failed, or read before the commit landed."""
     async with get_runtime(request).sessionmaker() as session, session.begin():
         yield session
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
