@@ -1,10 +1,11 @@
-"""The command every service installs: ``heemang-<svc> serve | migrate | replay``."""
+"""The command every service installs: ``heemang-<svc> serve | migrate | replay``, plus any
+service-specific commands it passes as ``extra_commands`` (e.g. intake's ``rotate-keys``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +32,10 @@ def run_cli(
     service_root: Path,
     outbox_model: type[OutboxMixin],
     argv: Sequence[str] | None = None,
+    extra_commands: Mapping[str, Callable[[ServiceSettings], None]] | None = None,
 ) -> None:
+    """Parse ``argv`` and run the command. ``extra_commands`` maps a sub-command name to a
+    function of the settings; its docstring's first line is the command's help."""
     settings = settings_factory()
     parser = argparse.ArgumentParser(prog=f"heemang-{settings.service_name}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -39,7 +43,16 @@ def run_cli(
     commands.add_parser("migrate", help="apply the database migrations (alembic upgrade head)")
     replay = commands.add_parser("replay", help="re-publish outbox rows created since a time")
     replay.add_argument("--since", required=True, type=parse_since, help="ISO time or 2h / 7d")
+    extras = dict(extra_commands or {})
+    for name, command in extras.items():
+        if name in commands.choices:
+            raise ValueError(f"extra command {name!r} would shadow a built-in command")
+        commands.add_parser(name, help=(command.__doc__ or "").strip().split("\n")[0] or None)
     args = parser.parse_args(argv)
+
+    if args.command in extras:
+        extras[args.command](settings)
+        return
 
     if args.command == "serve":
         import uvicorn

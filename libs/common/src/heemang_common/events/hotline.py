@@ -47,4 +47,29 @@ class ReferralRequested(Event):
     data: ReferralRequestedData
 
 
-EVENTS: list[type[Event]] = [ConsultationLogged, ReferralRequested]
+class CheckinRecord(EventData):
+    slot_at: datetime
+    outcome: Literal["ok", "asked_for_help", "no_answer", "wrong_number"]
+
+
+class CheckinMissedData(EventData):
+    enrolment_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    programme: str = Field(description="Programme code, e.g. hello_ansim")
+    reason: Literal["missed", "asked_for_help"]
+    consecutive_misses: int = Field(ge=0)
+    urgent: bool
+    history: list[CheckinRecord] = Field(description="The latest check-ins, oldest first")
+    at: datetime
+
+
+class CheckinMissed(Event):
+    """A check-in that must reach a person: casework (open case) or intake (none)."""
+
+    topic: ClassVar[str] = topics.HOTLINE_CHECKIN
+    type: Literal["heemang.hotline.checkin.missed.v1"] = "heemang.hotline.checkin.missed.v1"
+    data: CheckinMissedData
+
+
+EVENTS: list[type[Event]] = [ConsultationLogged, ReferralRequested, CheckinMissed]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from heemang_common.db import UtcDateTime, new_metadata
@@ -29,12 +29,66 @@ class RelayState(RelayStateMixin, Base):
     pass
 
 
+#: Integer KRW that can exceed 2^31 (property values).
+Krw = BigInteger().with_variant(Integer, "sqlite")
+
+
 class Household(Base):
+    """세대. Referrals without a registered household create a minimal one (dong only);
+    the register fills in the rest. Enumerated values are stored as their codes."""
+
     __tablename__ = "households"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     dong: Mapped[str] = mapped_column(String(20), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    household_type: Mapped[str | None] = mapped_column(String(30))
+    protection_status: Mapped[str | None] = mapped_column(String(30))
+    address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(30))
+    income_monthly: Mapped[int | None] = mapped_column(Krw)
+    property_value: Mapped[int | None] = mapped_column(Krw)
+    financial_assets: Mapped[int | None] = mapped_column(Krw)
+    means_basis: Mapped[str | None] = mapped_column(String(10))
+    means_as_of: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Person(Base):
+    """A household member. The RRN is held only as AES-GCM ciphertext (``rrn_ciphertext``,
+    ``v1:<kid>:…``) and an HMAC-SHA256 lookup hash; ``rrn_key_id`` mirrors the kid so
+    rotate-keys can find the rows still under an old key."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    relationship: Mapped[str] = mapped_column(String(20))
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order members are listed in
+    rrn_ciphertext: Mapped[str | None] = mapped_column(Text)
+    rrn_key_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    rrn_hmac: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class HouseholdChange(Base):
+    """Who changed what, when. Values of personal fields are stored masked, never raw;
+    an RRN is never stored here at all."""
+
+    __tablename__ = "household_changes"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str | None] = mapped_column(String(100))  # unverified until gateway auth
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
 
 
 class Referral(Base):

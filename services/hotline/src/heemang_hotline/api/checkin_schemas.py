@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from heemang_hotline.domain.checkins import Outcome, ProgrammeKind
+
+
+class ProgrammeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, max_length=100)
+    kind: ProgrammeKind
+
+
+class ProgrammeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    active: bool
+
+
+class EnrolmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    programme_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str = Field(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$")
+    weekday: int = Field(ge=0, le=6, description="0 = Monday")
+    window_start: time = Field(description="KST")
+    window_end: time = Field(description="KST")
+
+
+class EnrolmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    programme_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    weekday: int
+    window_start: time
+    window_end: time
+    active: bool
+    source: str
+    enrolled_at: datetime
+
+
+class CheckinCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slot_at: datetime = Field(description="The slot's start, with its timezone")
+    outcome: Outcome
+    attempts: int = Field(1, ge=1, le=10)
+
+    @field_validator("slot_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("slot_at needs a timezone (e.g. +09:00)")
+        return value
+
+
+class CheckinRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    slot_at: datetime
+    outcome: str
+    attempts: int
+    escalated: bool
+    recorded_at: datetime
+
+
+class CheckinPage(BaseModel):
+    items: list[CheckinRead]
