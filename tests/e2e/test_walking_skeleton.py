@@ -48,7 +48,18 @@ async def test_referral_becomes_case_readable_at_gateway(make_stack: Any, privat
         assert case["dong"] == "yeoksam1" and case["stage"] == "intake"
 
         read = await gateway.get(f"/api/v1/cases/{case['id']}")
-        assert read.status_code == 200 and read.json() == case
+        assert read.status_code == 200 and read.json()["id"] == case["id"]
+
+        # The case moves on through the gateway; an illegal move names the allowed ones.
+        moved = await gateway.post(f"/api/v1/cases/{case['id']}/transitions", json={"to": "assessment"})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["stage"] == "assessment"
+        skipped = await gateway.post(f"/api/v1/cases/{case['id']}/transitions", json={"to": "delivery"})
+        assert skipped.status_code == 409
+        assert skipped.headers["content-type"].startswith("application/problem+json")
+        assert skipped.json()["allowed"] == ["selection"]
+        timeline = await gateway.get(f"/api/v1/cases/{case['id']}/timeline")
+        assert timeline.status_code == 200, timeline.text
 
     # The correlation id travelled from the HTTP request into intake's event and on
     # into the event casework published while consuming it.

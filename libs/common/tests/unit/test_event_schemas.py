@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,10 +15,30 @@ import pytest
 from pydantic import create_model
 
 from heemang_common.events import schemas
-from heemang_common.events.casework import CaseOpened, CaseOpenedData
+from heemang_common.events.casework import (
+    CaseClosed,
+    CaseClosedData,
+    CaseOpened,
+    CaseOpenedData,
+    CaseStageChanged,
+    CaseStageChangedData,
+)
 from heemang_common.events.catalogue import all_topics, event_types, parse_event
 from heemang_common.events.envelope import Event, EventData
+from heemang_common.events.hotline import (
+    CheckinMissed,
+    CheckinMissedData,
+    CheckinRecord,
+    ConsultationLogged,
+    ConsultationLoggedData,
+    ReferralRequested,
+    ReferralRequestedData,
+)
 from heemang_common.events.intake import (
+    HouseholdRegistered,
+    HouseholdRegisteredData,
+    HouseholdUpdated,
+    HouseholdUpdatedData,
     ReferralAccepted,
     ReferralAcceptedData,
     ReferralReceived,
@@ -53,7 +73,10 @@ CONTEXT = {
 
 def _received() -> Event:
     data = ReferralReceivedData(
-        referral_id=REFERRAL, household_id=HOUSEHOLD, dong=DONG, channel="red_postbox",
+        referral_id=REFERRAL,
+        household_id=HOUSEHOLD,
+        dong=DONG,
+        channel="red_postbox",
         received_at=WHEN,
     )
     return ReferralReceived.create(subject=REFERRAL, data=data, **CONTEXT)
@@ -61,15 +84,22 @@ def _received() -> Event:
 
 def _accepted() -> Event:
     data = ReferralAcceptedData(
-        referral_id=REFERRAL, household_id=HOUSEHOLD, dong=DONG, channel="police_112",
-        priority=2, restricted=True, accepted_at=WHEN,
+        referral_id=REFERRAL,
+        household_id=HOUSEHOLD,
+        dong=DONG,
+        channel="police_112",
+        priority=2,
+        restricted=True,
+        accepted_at=WHEN,
     )
     return ReferralAccepted.create(subject=REFERRAL, data=data, **CONTEXT)
 
 
 def _rejected() -> Event:
     data = ReferralRejectedData(
-        referral_id=REFERRAL, household_id=HOUSEHOLD, reason="이미 타 기관 사례관리 중",
+        referral_id=REFERRAL,
+        household_id=HOUSEHOLD,
+        reason="이미 타 기관 사례관리 중",
         rejected_at=WHEN,
     )
     return ReferralRejected.create(subject=REFERRAL, data=data)  # no correlation: null
@@ -78,10 +108,108 @@ def _rejected() -> Event:
 def _case_opened() -> Event:
     case_id = uuid.UUID("0b7d9e2f-1a3c-4d5e-8f6a-7b8c9d0e1f2a")
     data = CaseOpenedData(
-        case_id=case_id, household_id=HOUSEHOLD, referral_id=REFERRAL, dong=DONG,
-        stage="intake", opened_at=WHEN,
+        case_id=case_id,
+        household_id=HOUSEHOLD,
+        referral_id=REFERRAL,
+        dong=DONG,
+        stage="intake",
+        opened_at=WHEN,
     )
     return CaseOpened.create(subject=case_id, data=data, **CONTEXT)
+
+
+CASE = uuid.UUID("0b7d9e2f-1a3c-4d5e-8f6a-7b8c9d0e1f2a")
+
+
+def _case_stage_changed() -> Event:
+    data = CaseStageChangedData(
+        case_id=CASE,
+        household_id=HOUSEHOLD,
+        from_stage="selection",
+        to_stage="conference",
+        at=WHEN,
+        selection="case_management",
+    )
+    return CaseStageChanged.create(subject=CASE, data=data, **CONTEXT)
+
+
+def _case_closed() -> Event:
+    data = CaseClosedData(
+        case_id=CASE,
+        household_id=HOUSEHOLD,
+        dong=DONG,
+        closure_reason="short_term_goal_met",
+        reason_category="positive",
+        closed_at=WHEN,
+        follow_up_due=[date(2026, 9, 2), date(2027, 3, 2)],
+    )
+    return CaseClosed.create(subject=CASE, data=data, **CONTEXT)
+
+
+def _household_registered() -> Event:
+    data = HouseholdRegisteredData(
+        household_id=HOUSEHOLD,
+        dong=DONG,
+        household_type="elderly_alone",
+        protection_status="near_poor",
+        member_count=1,
+        registered_at=WHEN,
+    )
+    return HouseholdRegistered.create(subject=HOUSEHOLD, data=data, **CONTEXT)
+
+
+def _household_updated() -> Event:
+    data = HouseholdUpdatedData(
+        household_id=HOUSEHOLD,
+        dong=DONG,
+        household_type="grandparent_grandchild",
+        protection_status=None,
+        member_count=2,
+        changed_fields=["household_type", "phone"],
+        updated_at=WHEN,
+    )
+    return HouseholdUpdated.create(subject=HOUSEHOLD, data=data, **CONTEXT)
+
+
+def _consultation_logged() -> Event:
+    consultation = uuid.UUID("5f0c2a57-7c0e-4b8e-9d1a-0e2b6a1c3d41")
+    data = ConsultationLoggedData(
+        consultation_id=consultation,
+        household_id=HOUSEHOLD,
+        category="housing",
+        outcome="information_given",
+        at=WHEN,
+    )
+    return ConsultationLogged.create(subject=consultation, data=data, **CONTEXT)
+
+
+def _referral_requested() -> Event:
+    consultation = uuid.UUID("5f0c2a57-7c0e-4b8e-9d1a-0e2b6a1c3d42")
+    data = ReferralRequestedData(
+        request_id=consultation,
+        household_id=None,
+        dong=DONG,
+        category="low_income",
+        urgent=True,
+        requested_at=WHEN,
+    )
+    return ReferralRequested.create(subject=consultation, data=data, **CONTEXT)
+
+
+def _checkin_missed() -> Event:
+    enrolment = uuid.UUID("5f0c2a57-7c0e-4b8e-9d1a-0e2b6a1c3d43")
+    data = CheckinMissedData(
+        enrolment_id=enrolment,
+        household_id=HOUSEHOLD,
+        dong=DONG,
+        programme="hello_ansim",
+        reason="missed",
+        consecutive_misses=2,
+        urgent=False,
+        history=[CheckinRecord(slot_at=WHEN, outcome="no_answer")] * 2,
+        at=WHEN,
+    )
+    return CheckinMissed.create(subject=enrolment, data=data, **CONTEXT)
 
 
 #: type → factory of a realistic event. A new type needs one here (the test says so).
@@ -90,6 +218,13 @@ EXAMPLES: dict[str, Callable[[], Event]] = {
     ReferralAccepted.type_name(): _accepted,
     ReferralRejected.type_name(): _rejected,
     CaseOpened.type_name(): _case_opened,
+    CaseStageChanged.type_name(): _case_stage_changed,
+    CaseClosed.type_name(): _case_closed,
+    HouseholdRegistered.type_name(): _household_registered,
+    HouseholdUpdated.type_name(): _household_updated,
+    ConsultationLogged.type_name(): _consultation_logged,
+    ReferralRequested.type_name(): _referral_requested,
+    CheckinMissed.type_name(): _checkin_missed,
 }
 
 # ------------------------------------------------------------------ helpers
@@ -117,9 +252,25 @@ def _refs(node: Any) -> Iterator[str]:
 
 _ANNOTATIONS = {"title", "description", "default", "examples", "$schema", "$id", "$defs"}
 _KEYWORDS = {
-    "$ref", "anyOf", "oneOf", "allOf", "type", "const", "enum", "format", "properties",
-    "required", "additionalProperties", "items", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "minLength", "maxLength", "pattern",
+    "$ref",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "type",
+    "const",
+    "enum",
+    "format",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
 }
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
@@ -353,8 +504,12 @@ def _event(module: str, type_name: str, field: str, doc: str | None = None) -> t
     data = create_model("SharedData", __base__=EventData, __module__=module, **data_fields)
     fields: dict[str, Any] = {"type": (Literal[type_name], type_name), "data": (data, ...)}
     return create_model(
-        "Thing", __base__=Event, __module__=module, __doc__=doc,
-        __namespace__={"topic": "heemang.test.thing", "key_field": None}, **fields,
+        "Thing",
+        __base__=Event,
+        __module__=module,
+        __doc__=doc,
+        __namespace__={"topic": "heemang.test.thing", "key_field": None},
+        **fields,
     )
 
 

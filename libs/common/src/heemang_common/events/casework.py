@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from heemang_common.events import topics
@@ -19,6 +19,26 @@ CaseStage = Literal[
     "closed",  # ⑦ 종결
     "follow_up",  # ⑧ 사후관리
 ]
+
+Selection = Literal[
+    "case_management",  # 사례관리
+    "service_linkage",  # 서비스연계
+    "not_selected",  # 미선정
+]
+
+ClosureReason = Literal[
+    "long_term_goal_met",  # 장기목표 달성
+    "short_term_goal_met",  # 단기목표 달성
+    "situation_improved",  # 상황호전
+    "moved_out",  # 타구전출
+    "death",  # 사망
+    "refusal",  # 거절
+    "gave_up",  # 포기
+    "no_contact_3_months",  # 연락두절(3개월)
+    "agency_limits",  # 기관의 지원·능력의 한계
+]
+
+ClosureCategory = Literal["positive", "circumstantial", "agency_limits"]
 
 
 class CaseOpenedData(EventData):
@@ -36,4 +56,44 @@ class CaseOpened(Event):
     data: CaseOpenedData
 
 
-EVENTS: list[type[Event]] = [CaseOpened]
+class CaseStageChangedData(EventData):
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    from_stage: CaseStage
+    to_stage: CaseStage
+    at: datetime
+    #: The selection outcome, when the case left ③ 대상자 선정 (else null).
+    selection: Selection | None = None
+    #: A coded reason (the closure reason when closing), never the caseworker's free text:
+    #: that may name people and stays in the case's timeline.
+    reason: ClosureReason | None = None
+
+
+class CaseStageChanged(Event):
+    """A case moved from one stage of integrated case management to another."""
+
+    topic: ClassVar[str] = topics.CASEWORK_CASE
+    type: Literal["heemang.casework.case.stage_changed.v1"] = "heemang.casework.case.stage_changed.v1"
+    data: CaseStageChangedData
+
+
+class CaseClosedData(EventData):
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    closure_reason: ClosureReason
+    reason_category: ClosureCategory
+    closed_at: datetime
+    #: Follow-up (사후관리) due dates, Seoul calendar days: 6 and 12 months, or 6 for linkage.
+    follow_up_due: list[date]
+
+
+class CaseClosed(Event):
+    """A served case was closed (종결) with a reason; not sent for 미선정 (not selected)."""
+
+    topic: ClassVar[str] = topics.CASEWORK_CASE
+    type: Literal["heemang.casework.case.closed.v1"] = "heemang.casework.case.closed.v1"
+    data: CaseClosedData
+
+
+EVENTS: list[type[Event]] = [CaseOpened, CaseStageChanged, CaseClosed]

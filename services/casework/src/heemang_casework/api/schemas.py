@@ -3,7 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from heemang_casework.domain.closure import ClosureCategory, ClosureReason
+from heemang_casework.domain.stages import Selection, Stage
 
 
 class CaseRead(BaseModel):
@@ -13,9 +16,49 @@ class CaseRead(BaseModel):
     household_id: uuid.UUID
     referral_id: uuid.UUID | None
     dong: str
-    stage: str
+    stage: Stage
     opened_at: datetime
+    selection: Selection | None = None
+    selection_reason: str | None = None
+    closure_reason: ClosureReason | None = None
+    closure_category: ClosureCategory | None = None
+    closed_at: datetime | None = None
+    #: Stages the case may move to next (POST /cases/{id}/transitions).
+    allowed_next: list[Stage] = []
 
 
 class CasePage(BaseModel):
     items: list[CaseRead]
+
+
+class TransitionCreate(BaseModel):
+    """Move a case to another stage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: Stage
+    selection: Selection | None = Field(
+        None, description="Required when leaving selection: it decides where the case goes."
+    )
+    closure_reason: ClosureReason | None = Field(
+        None, description="Required when closing (종결) from conference, planning or delivery."
+    )
+    reason: str | None = Field(None, max_length=500, description="Why; required for not_selected (미선정).")
+    note: str | None = Field(None, max_length=4000)
+
+
+class TimelineEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    at: datetime
+    kind: str
+    from_stage: Stage | None
+    to_stage: Stage | None
+    reason: str | None
+    note: str | None
+    actor: str | None
+
+
+class TimelinePage(BaseModel):
+    items: list[TimelineEntryRead]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import String, Uuid
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from heemang_common.db import UtcDateTime, new_metadata
@@ -39,3 +39,45 @@ class Case(Base):
     dong: Mapped[str] = mapped_column(String(20), index=True)
     stage: Mapped[str] = mapped_column(String(20))
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    # Set when the case leaves ③ selection: case_management | service_linkage | not_selected.
+    selection: Mapped[str | None] = mapped_column(String(20))
+    selection_reason: Mapped[str | None] = mapped_column(String(500))
+    # Set at 종결 (never for 미선정): a domain.closure.ClosureReason value.
+    closure_reason: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CaseTimelineEntry(Base):
+    """What happened to a case, in order: opened, every stage change (later: conferences,
+    services, monitoring). Append-only."""
+
+    __tablename__ = "case_timeline"
+    __table_args__ = (Index("ix_case_timeline_case_id_at", "case_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))  # opened | stage_changed
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+    # Who did it; null until authentication arrives.
+    actor: Mapped[str | None] = mapped_column(String(100))
+
+
+class FollowUp(Base):
+    """A 사후관리 visit due after closure, written at closure; the scheduler claims due rows."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        # At most one follow-up per case and day, so a retried closure cannot double them.
+        UniqueConstraint("case_id", "due_on", name="uq_follow_ups_case_id_due_on"),
+        Index("ix_follow_ups_status_due_on", "status", "due_on"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

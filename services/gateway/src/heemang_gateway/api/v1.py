@@ -40,3 +40,15 @@ async def list_cases(
 @router.get("/cases/{case_id}", tags=["cases"])
 async def read_case(case_id: uuid.UUID, upstreams: UpstreamsDep) -> Response:
     return await upstreams.relay("casework", "GET", f"/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/transitions", tags=["cases"])
+async def transition_case(
+    case_id: uuid.UUID, upstreams: UpstreamsDep, body: dict[str, Any] = Body(...)
+) -> Response:
+    return await upstreams.relay("casework", "POST", f"/cases/{case_id}/transitions", json=body)
+
+
+@router.get("/cases/{case_id}/timeline", tags=["cases"])
+async def read_case_timeline(case_id: uuid.UUID, upstreams: UpstreamsDep) -> Response:
+    return await upstreams.relay("casework", "GET", f"/cases/{case_id}/timeline")
