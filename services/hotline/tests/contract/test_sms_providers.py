@@ -4,6 +4,7 @@ adapter — the latter against a stand-in SMS gateway on loopback (the edge of t
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,13 +28,14 @@ FLAKY = "01099999999"  # the gateway answers 503: transient
 API_KEY = "test-key"
 
 
-class ProviderHarness:
+class ProviderHarness(ABC):
     """What the contract needs from each adapter's test setup."""
 
     provider: SmsProvider
 
+    @abstractmethod
     async def delivered(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """What reached the far side, as (ref, kind, body) dicts."""
 
 
 def fake_gateway(received: list[dict[str, Any]]) -> FastAPI:
