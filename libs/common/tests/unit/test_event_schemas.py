@@ -16,6 +16,8 @@ from pydantic import create_model
 
 from heemang_common.events import schemas
 from heemang_common.events.casework import (
+    AlertRaised,
+    AlertRaisedData,
     CaseClosed,
     CaseClosedData,
     CaseOpened,
@@ -220,6 +222,19 @@ EXAMPLES: dict[str, Callable[[], Event]] = {
     CaseOpened.type_name(): _case_opened,
     CaseStageChanged.type_name(): _case_stage_changed,
     CaseClosed.type_name(): _case_closed,
+    AlertRaised.type_name(): lambda: AlertRaised.create(
+        subject=CASE,
+        data=AlertRaisedData(
+            alert_id=uuid.UUID("7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"),
+            case_id=CASE,
+            household_id=HOUSEHOLD,
+            dong=DONG,
+            kind="checkin_missed",
+            urgent=True,
+            raised_at=WHEN,
+        ),
+        **CONTEXT,
+    ),
     HouseholdRegistered.type_name(): _household_registered,
     HouseholdUpdated.type_name(): _household_updated,
     ConsultationLogged.type_name(): _consultation_logged,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_casework.db import repositories
-from heemang_casework.db.models import Case, CaseTimelineEntry, FollowUp
+from heemang_casework.db.models import Alert, Case, CaseTimelineEntry, FollowUp
+from heemang_casework.domain.alerts import AlertKind, alert_kind, timeline_note
 from heemang_casework.domain.closure import ClosureReason
+from heemang_casework.domain.errors import AlertAlreadyAcknowledged
 from heemang_casework.domain.followup import due_dates, local_date
 from heemang_casework.domain.stages import (
     OPENING_STAGE,
@@ -23,6 +25,8 @@ from heemang_casework.domain.stages import (
 from heemang_casework.events.publish import publish
 from heemang_common.errors import NotFound
 from heemang_common.events.casework import (
+    AlertRaised,
+    AlertRaisedData,
     CaseClosed,
     CaseClosedData,
     CaseOpened,
@@ -31,6 +35,7 @@ from heemang_common.events.casework import (
     CaseStageChangedData,
 )
 from heemang_common.events.envelope import utcnow
+from heemang_common.events.hotline import CheckinMissedData
 
 
 async def open_case_for_referral(
@@ -170,3 +175,107 @@ def _publish_closed(session: AsyncSession, case: Case, now: datetime, follow_up_
         follow_up_due=follow_up_due,
     )
     publish(session, CaseClosed.create(subject=case.id, data=data))
+
+
+# ------------------------------------------------------------------ alerts and the work list
+
+
+async def raise_checkin_alert(
+    session: AsyncSession, *, event_id: uuid.UUID, checkin: CheckinMissedData
+) -> Alert | None:
+    """An alert on the household's open case for a missed check-in, with a timeline entry and
+    ``alert.raised``; None (and nothing written) when the household has no open case — intake
+    turns those into referrals — or when this event already raised its alert."""
+    if await repositories.alert_for_event(session, event_id) is not None:
+        return None  # a redelivery the inbox did not catch: one alert per event
+    case = await repositories.open_case_for_household(session, checkin.household_id)
+    if case is None:
+        return None
+    kind = alert_kind(checkin.reason)
+    now = utcnow()
+    alert = Alert(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        household_id=checkin.household_id,
+        kind=kind.value,
+        urgent=checkin.urgent,
+        source_event_id=event_id,
+        details={
+            "programme": checkin.programme,
+            "reason": checkin.reason,
+            "consecutive_misses": checkin.consecutive_misses,
+            "enrolment_id": str(checkin.enrolment_id),
+            "detected_at": checkin.at.isoformat(),
+            "history": [record.model_dump(mode="json") for record in checkin.history],
+        },
+        raised_at=now,
+    )
+    session.add(alert)
+    session.add(
+        CaseTimelineEntry(
+            case_id=case.id,
+            at=now,
+            kind="alert",
+            reason=kind.value,
+            note=timeline_note(kind, checkin.programme, checkin.consecutive_misses),
+            actor=None,
+        )
+    )
+    publish(
+        session,
+        AlertRaised.create(
+            subject=case.id,
+            data=AlertRaisedData(
+                alert_id=alert.id,
+                case_id=case.id,
+                household_id=case.household_id,
+                dong=case.dong,
+                kind=kind.value,
+                urgent=alert.urgent,
+                raised_at=now,
+            ),
+        ),
+    )
+    return alert
+
+
+async def case_alerts(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[Alert, str]]:
+    await get_case(session, case_id)  # 404 for an unknown case, not an empty list
+    return await repositories.case_alerts(session, case_id)
+
+
+async def work_list(
+    session: AsyncSession, *, open_only: bool = True, dong: str | None = None, limit: int = 100
+) -> list[tuple[Alert, str]]:
+    return await repositories.work_list(session, open_only=open_only, dong=dong, limit=limit)
+
+
+async def acknowledge_alert(
+    session: AsyncSession, alert_id: uuid.UUID, *, note: str | None, actor: str | None = None
+) -> tuple[Alert, str]:
+    """Take the alert off the work list (409 if it already is) and note it on the case."""
+    alert = await repositories.get_alert_for_update(session, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found")
+    if alert.acknowledged_at is not None:
+        # In the API's own form (pydantic: UTC as "Z"), so a client can compare the two.
+        acknowledged_at = alert.acknowledged_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        raise AlertAlreadyAcknowledged(str(alert.id), acknowledged_at)
+    now = utcnow()
+    note = note.strip() if note and note.strip() else None
+    alert.acknowledged_at = now
+    alert.acknowledged_by = actor
+    alert.note = note
+    session.add(
+        CaseTimelineEntry(
+            case_id=alert.case_id,
+            at=now,
+            kind="alert_acknowledged",
+            reason=AlertKind(alert.kind).value,
+            note=note,
+            actor=actor,
+        )
+    )
+    await session.flush()
+    case = await get_case(session, alert.case_id)
+    return alert, case.dong

@@ -8,6 +8,7 @@ from heemang_common.http import create_service_app
 from heemang_intake.api import households, referrals
 from heemang_intake.crypto import RrnProtector
 from heemang_intake.db.models import InboxMessage, OutboxMessage, RelayState
+from heemang_intake.events.handlers import CONSUMERS
 from heemang_intake.household_service import Register
 from heemang_intake.settings import Settings
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
         relay_state_model=RelayState,
+        consumers=CONSUMERS,
     )
     # Pure computation from settings (no I/O resource): the keys and the 동 list.
     app.state.register = Register(protector=RrnProtector.from_settings(settings), dongs=settings.dong_codes())

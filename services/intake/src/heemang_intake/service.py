@@ -11,6 +11,7 @@ from heemang_common.events.envelope import utcnow
 from heemang_common.events.intake import (
     ReferralAccepted,
     ReferralAcceptedData,
+    ReferralChannel,
     ReferralReceived,
     ReferralReceivedData,
 )
@@ -28,19 +29,41 @@ async def receive_referral(session: AsyncSession, data: ReferralCreate) -> Refer
     detection and the per-동 triage queue arrive with the intake issue.
     """
     household = await _household_for(session, data)
+    return await record_referral(
+        session,
+        household,
+        channel=data.channel,
+        summary=data.summary,
+        urgency=data.urgency,
+        importance=data.importance,
+    )
+
+
+async def record_referral(
+    session: AsyncSession,
+    household: Household,
+    *,
+    channel: ReferralChannel,
+    summary: str,
+    urgency: triage.Level,
+    importance: triage.Level,
+    source_ref: str | None = None,
+) -> Referral:
+    """Store an accepted referral and its `received` and `accepted` events (outbox)."""
     now = utcnow()
     referral = Referral(
         id=uuid.uuid4(),
         household_id=household.id,
         dong=household.dong,
-        channel=data.channel,
-        summary=data.summary,
-        urgency=data.urgency.value,
-        importance=data.importance.value,
-        priority=triage.priority(data.urgency, data.importance),
+        channel=channel,
+        summary=summary,
+        urgency=urgency.value,
+        importance=importance.value,
+        priority=triage.priority(urgency, importance),
         status="accepted",
         received_at=now,
         accepted_at=now,
+        source_ref=source_ref,
     )
     session.add(referral)
     await session.flush()
@@ -52,7 +75,7 @@ async def receive_referral(session: AsyncSession, data: ReferralCreate) -> Refer
                 referral_id=referral.id,
                 household_id=household.id,
                 dong=referral.dong,
-                channel=data.channel,
+                channel=channel,
                 received_at=now,
             ),
         ),
@@ -65,7 +88,7 @@ async def receive_referral(session: AsyncSession, data: ReferralCreate) -> Refer
                 referral_id=referral.id,
                 household_id=household.id,
                 dong=referral.dong,
-                channel=data.channel,
+                channel=channel,
                 priority=referral.priority,
                 accepted_at=now,
             ),

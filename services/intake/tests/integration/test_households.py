@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from heemang_common import masking
+from heemang_common.broker import EmbeddedBroker
 from heemang_common.events import topics
 from heemang_common.kafka import make_consumer
 from heemang_common.logging import JsonFormatter
@@ -90,8 +91,9 @@ class _Capture(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-async def intake(databases: DatabaseFactory, bootstrap: str) -> AsyncIterator[Intake]:
+async def intake(databases: DatabaseFactory, intake_broker: EmbeddedBroker) -> AsyncIterator[Intake]:
     url = await databases.fresh_database("intake", SERVICE_ROOT)
+    bootstrap = intake_broker.bootstrap_servers
     settings = fast_settings(Settings, database_url=url, bootstrap=bootstrap, log_level="DEBUG", **KEY_ENV)
     app = create_app(settings)
     logs = io.StringIO()

@@ -96,4 +96,30 @@ class CaseClosed(Event):
     data: CaseClosedData
 
 
-EVENTS: list[type[Event]] = [CaseOpened, CaseStageChanged, CaseClosed]
+AlertKind = Literal[
+    "checkin_missed",  # 안부확인 미응답: a check-in of a monitoring programme went unanswered
+    "checkin_help",  # the household asked for help at a check-in
+]
+
+
+class AlertRaisedData(EventData):
+    alert_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    kind: AlertKind
+    urgent: bool
+    raised_at: datetime
+
+
+class AlertRaised(Event):
+    """An alert was raised on an open case and put in its case manager's work list.
+
+    Codes only: the check-in history and the caseworker's notes stay in casework."""
+
+    topic: ClassVar[str] = topics.CASEWORK_CASE
+    type: Literal["heemang.casework.alert.raised.v1"] = "heemang.casework.alert.raised.v1"
+    data: AlertRaisedData
+
+
+EVENTS: list[type[Event]] = [CaseOpened, CaseStageChanged, CaseClosed, AlertRaised]

@@ -42,6 +42,12 @@ CORRELATION_ID = "correlationid"
 #: catalogue when generating, so a renamed or retired type cannot leave a stale entry.
 CONSUMERS: dict[str, tuple[str, ...]] = {
     "heemang.intake.referral.accepted.v1": ("casework",),
+    "heemang.hotline.referral.requested.v1": ("intake",),
+    "heemang.hotline.checkin.missed.v1": ("casework", "intake"),
+    # intake keeps a projection of open cases to route missed check-ins
+    "heemang.casework.case.opened.v1": ("intake",),
+    "heemang.casework.case.stage_changed.v1": ("intake",),
+    "heemang.casework.case.closed.v1": ("intake",),
 }
 
 # heemang.<service>.<noun…>.<verb>.v<N>: the producer is read from the second part.

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from heemang_casework.domain.alerts import AlertKind
 from heemang_casework.domain.closure import ClosureCategory, ClosureReason
 from heemang_casework.domain.stages import Selection, Stage
 
@@ -62,3 +64,33 @@ class TimelineEntryRead(BaseModel):
 
 class TimelinePage(BaseModel):
     items: list[TimelineEntryRead]
+
+
+class AlertRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    #: The case's 동 (the work list is per 동).
+    dong: str
+    kind: AlertKind
+    urgent: bool
+    #: programme, reason, consecutive_misses, enrolment_id, detected_at, history.
+    details: dict[str, Any]
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    note: str | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertRead]
+
+
+class AlertAcknowledge(BaseModel):
+    """Take an alert off the work list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=4000, description="What was done (call, visit …).")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from heemang_common.db import UtcDateTime, new_metadata
@@ -57,7 +58,7 @@ class CaseTimelineEntry(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    kind: Mapped[str] = mapped_column(String(40))  # opened | stage_changed
+    kind: Mapped[str] = mapped_column(String(40))  # opened | stage_changed | alert | alert_acknowledged
     from_stage: Mapped[str | None] = mapped_column(String(20))
     to_stage: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(500))
@@ -81,3 +82,29 @@ class FollowUp(Base):
     due_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Alert(Base):
+    """Something on an open case that needs its case manager now (a missed check-in), shown in
+    the work list until acknowledged. Raised from a consumed event, at most once per event."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # The work list: unacknowledged alerts, urgent first, oldest first.
+        Index("ix_alerts_acknowledged_at_urgent_raised_at", "acknowledged_at", "urgent", "raised_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # domain.alerts.AlertKind
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The event that raised it: a redelivery (even past the inbox) cannot raise a second alert.
+    source_event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    # programme, reason, consecutive_misses, enrolment_id, detected_at, history.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Who acknowledged it; null until authentication arrives.
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -5,7 +5,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heemang_casework.db.models import Case, CaseTimelineEntry, FollowUp
+from heemang_casework.db.models import Alert, Case, CaseTimelineEntry, FollowUp
+from heemang_casework.domain.alerts import OPEN_STAGES
 
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID) -> Case | None:
@@ -52,3 +53,56 @@ async def timeline(session: AsyncSession, case_id: uuid.UUID) -> list[CaseTimeli
 async def follow_ups(session: AsyncSession, case_id: uuid.UUID) -> list[FollowUp]:
     stmt = select(FollowUp).where(FollowUp.case_id == case_id).order_by(FollowUp.due_on)
     return list((await session.execute(stmt)).scalars())
+
+
+async def open_case_for_household(session: AsyncSession, household_id: uuid.UUID) -> Case | None:
+    """The household's most recently opened case that is still open (follow-up included)."""
+    stmt = (
+        select(Case)
+        .where(Case.household_id == household_id, Case.stage.in_([s.value for s in OPEN_STAGES]))
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def alert_for_event(session: AsyncSession, event_id: uuid.UUID) -> Alert | None:
+    stmt = select(Alert).where(Alert.source_event_id == event_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_alert_for_update(session: AsyncSession, alert_id: uuid.UUID) -> Alert | None:
+    """The alert, row-locked so concurrent acknowledgements apply one after the other."""
+    stmt = select(Alert).where(Alert.id == alert_id).with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def case_alerts(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[Alert, str]]:
+    """A case's alerts with the case's 동, oldest first."""
+    stmt = (
+        select(Alert, Case.dong)
+        .join(Case, Case.id == Alert.case_id)
+        .where(Alert.case_id == case_id)
+        .order_by(Alert.raised_at, Alert.id)
+    )
+    return [(alert, dong) for alert, dong in (await session.execute(stmt)).all()]
+
+
+async def work_list(
+    session: AsyncSession, *, open_only: bool, dong: str | None, limit: int
+) -> list[tuple[Alert, str]]:
+    """Alerts with their case's 동: urgent first, then oldest first. ``open_only`` keeps the
+    unacknowledged ones; otherwise the acknowledged ones."""
+    stmt = (
+        select(Alert, Case.dong)
+        .join(Case, Case.id == Alert.case_id)
+        .order_by(Alert.urgent.desc(), Alert.raised_at, Alert.id)
+        .limit(limit)
+    )
+    if open_only:
+        stmt = stmt.where(Alert.acknowledged_at.is_(None))
+    else:
+        stmt = stmt.where(Alert.acknowledged_at.is_not(None))
+    if dong is not None:
+        stmt = stmt.where(Case.dong == dong)
+    return [(alert, dong_) for alert, dong_ in (await session.execute(stmt)).all()]

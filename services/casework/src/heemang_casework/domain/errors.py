@@ -29,3 +29,15 @@ class InvalidTransition(Invalid):
 
     problem = "invalid-transition"
     title = "Invalid stage transition"
+
+
+class AlertAlreadyAcknowledged(Conflict):
+    """The alert was acknowledged before (409); ``acknowledged_at`` says when."""
+
+    problem = "alert-already-acknowledged"
+    title = "Alert already acknowledged"
+
+    def __init__(self, alert_id: str, acknowledged_at: str) -> None:
+        super().__init__(
+            f"alert {alert_id} was already acknowledged", alert_id=alert_id, acknowledged_at=acknowledged_at
+        )

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_casework import service
 from heemang_common.events import topics
+from heemang_common.events.hotline import CheckinMissed
 from heemang_common.events.intake import ReferralAccepted
 from heemang_common.runtime import ConsumerSpec
 
@@ -19,10 +20,19 @@ async def handle_referral_accepted(event: ReferralAccepted, session: AsyncSessio
     )
 
 
+async def handle_checkin_missed(event: CheckinMissed, session: AsyncSession) -> None:
+    """An alert on the household's open case (follow-up included); nothing without one —
+    intake turns those check-ins into referrals."""
+    await service.raise_checkin_alert(session, event_id=event.id, checkin=event.data)
+
+
 CONSUMERS = [
     ConsumerSpec(
         name="casework",
-        topics=[topics.INTAKE_REFERRAL],
-        handlers={ReferralAccepted.type_name(): handle_referral_accepted},
+        topics=[topics.INTAKE_REFERRAL, topics.HOTLINE_CHECKIN],
+        handlers={
+            ReferralAccepted.type_name(): handle_referral_accepted,
+            CheckinMissed.type_name(): handle_checkin_missed,
+        },
     )
 ]

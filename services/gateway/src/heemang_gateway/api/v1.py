@@ -52,3 +52,28 @@ async def transition_case(
 @router.get("/cases/{case_id}/timeline", tags=["cases"])
 async def read_case_timeline(case_id: uuid.UUID, upstreams: UpstreamsDep) -> Response:
     return await upstreams.relay("casework", "GET", f"/cases/{case_id}/timeline")
+
+
+@router.get("/cases/{case_id}/alerts", tags=["alerts"])
+async def read_case_alerts(case_id: uuid.UUID, upstreams: UpstreamsDep) -> Response:
+    return await upstreams.relay("casework", "GET", f"/cases/{case_id}/alerts")
+
+
+@router.get("/alerts", tags=["alerts"])
+async def list_alerts(
+    upstreams: UpstreamsDep,
+    open_only: bool = Query(True, alias="open"),
+    dong: str | None = Query(None, min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$"),
+    limit: int = Query(100, ge=1, le=500),
+) -> Response:
+    params: dict[str, Any] = {"open": "true" if open_only else "false", "limit": limit}
+    if dong:
+        params["dong"] = dong
+    return await upstreams.relay("casework", "GET", "/alerts", params=params)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"])
+async def acknowledge_alert(
+    alert_id: uuid.UUID, upstreams: UpstreamsDep, body: dict[str, Any] = Body(...)
+) -> Response:
+    return await upstreams.relay("casework", "POST", f"/alerts/{alert_id}/acknowledge", json=body)

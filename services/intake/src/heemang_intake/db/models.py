@@ -105,3 +105,21 @@ class Referral(Base):
     status: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: What the referral was made from, for channels that come from another service's event
+    #: (hotline: the consultation's request_id; checkin_missed: the escalation event's id).
+    #: Unique, so a replayed event can never make a second referral.
+    source_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
+class OpenCase(Base):
+    """Intake's projection of casework's open cases, from ``case.opened``,
+    ``case.stage_changed`` and ``case.closed``: whether a household already has a case
+    manager. A row per case at any stage but ⑦ closed (⑧ follow-up is open again)."""
+
+    __tablename__ = "open_cases"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    #: When the case (re)entered the projection: opened, or moved to follow-up.
+    since: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heemang_intake.db.models import Household, HouseholdChange, Person, Referral
+from heemang_intake.db.models import Household, HouseholdChange, OpenCase, Person, Referral
 
 
 async def get_household(session: AsyncSession, household_id: uuid.UUID) -> Household | None:
@@ -15,6 +15,27 @@ async def get_household(session: AsyncSession, household_id: uuid.UUID) -> House
 
 async def get_referral(session: AsyncSession, referral_id: uuid.UUID) -> Referral | None:
     return await session.get(Referral, referral_id)
+
+
+async def referral_by_source_ref(session: AsyncSession, source_ref: str) -> Referral | None:
+    query = select(Referral).where(Referral.source_ref == source_ref)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def household_by_id(session: AsyncSession, household_id: uuid.UUID) -> Household | None:
+    """Like get_household, but by query: it autoflushes, so it also sees a household added
+    earlier in the same (consumer batch) transaction and not flushed yet."""
+    query = select(Household).where(Household.id == household_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def open_case(session: AsyncSession, case_id: uuid.UUID) -> OpenCase | None:
+    return (await session.execute(select(OpenCase).where(OpenCase.case_id == case_id))).scalar_one_or_none()
+
+
+async def has_open_case(session: AsyncSession, household_id: uuid.UUID) -> bool:
+    query = select(OpenCase.case_id).where(OpenCase.household_id == household_id).limit(1)
+    return (await session.execute(query)).first() is not None
 
 
 async def members_of(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Person]:
