@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import select
 
+from heemang_common.auth import TokenVerifier
 from heemang_common.errors import Unauthorized
 from heemang_common.logging import configure_logging
 from heemang_common.middleware import CorrelationMiddleware, MetricsMiddleware
@@ -64,6 +65,13 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
+    app.state.token_verifier = TokenVerifier(
+        jwks=settings.auth_jwks,
+        jwks_url=settings.auth_jwks_url,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        leeway_s=settings.auth_leeway_s,
+    )
     app.add_middleware(MetricsMiddleware, registry=registry)
     app.add_middleware(CorrelationMiddleware)
     install_problem_handlers(app)

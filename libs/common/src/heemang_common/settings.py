@@ -78,6 +78,17 @@ class ServiceSettings(BaseSettings):
 
     ops_token: str = PLACEHOLDER_SECRET  # bearer token for the /ops endpoints (dead letters)
 
+    # Verifying the gateway's access tokens (heemang_common.auth). Keys come from the JWKS URL
+    # (refetched on an unknown kid) and/or an inline JWKS document.
+    auth_jwks_url: str = Field(
+        default="http://127.0.0.1:8000/.well-known/jwks.json",
+        validation_alias=AliasChoices("AUTH_JWKS_URL"),
+    )
+    auth_jwks: str = Field(default="", validation_alias=AliasChoices("AUTH_JWKS"))
+    auth_issuer: str = Field(default="heemang-gateway", validation_alias=AliasChoices("AUTH_ISSUER"))
+    auth_audience: str = Field(default="heemang", validation_alias=AliasChoices("AUTH_AUDIENCE"))
+    auth_leeway_s: float = 5.0
+
     @model_validator(mode="before")
     @classmethod
     def _accept_unprefixed(cls, data: Any) -> Any:

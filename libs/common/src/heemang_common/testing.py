@@ -132,6 +132,7 @@ def fast_settings(settings_cls: type[T], *, database_url: str, bootstrap: str, *
         "consumer_retry_base_s": 0.01,
         "consumer_max_attempts": 3,
         "port": free_port(),
+        "auth_jwks": TEST_MINT.jwks_json(),
     }
     values.update(overrides)
     return settings_cls(**values)
@@ -212,3 +213,65 @@ class FakeMessage:
     offset: int
     key: bytes | None
     value: bytes | None
+
+
+class TokenMint:
+    """Issues access tokens the way the gateway does, with a key of its own, for tests of a
+    service on its own. Services under test trust it through ``auth_jwks`` (fast_settings
+    sets it by default)."""
+
+    def __init__(self, kid: str = "test-mint") -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        self.kid = kid
+        self._key = Ed25519PrivateKey.generate()
+
+    def jwks_json(self) -> str:
+        import json
+
+        import jwt
+
+        jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self._key.public_key()))
+        jwk.update({"kid": self.kid, "alg": "EdDSA", "use": "sig"})
+        return json.dumps({"keys": [jwk]})
+
+    def token(
+        self,
+        role: str = "district_admin",
+        *,
+        sub: str | None = None,
+        dongs: tuple[str, ...] | list[str] = ("*",),
+        agency: str | None = None,
+        clearances: tuple[str, ...] | list[str] = (),
+        mfa: bool = True,
+        ttl_s: int = 600,
+        **extra: Any,
+    ) -> str:
+        import time
+
+        import jwt
+
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": "heemang-gateway",
+            "aud": "heemang",
+            "sub": sub or f"user-{role}",
+            "name": sub or role,
+            "role": role,
+            "dongs": list(dongs),
+            "agency": agency,
+            "clr": list(clearances),
+            "amr": ["pwd", "otp"] if mfa else ["pwd"],
+            "iat": now,
+            "exp": now + ttl_s,
+            "jti": uuid.uuid4().hex,
+        }
+        claims.update(extra)
+        return jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def headers(self, role: str = "district_admin", **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, **claims)}"}
+
+
+#: One mint per test process; every service started with fast_settings trusts it.
+TEST_MINT = TokenMint()

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field, TypeAdapter
 
-from heemang_common.events import casework, hotline, intake, topics
+from heemang_common.events import audit, casework, hotline, intake, resources, topics
 from heemang_common.events.envelope import Event, UnknownEventType
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -23,7 +23,7 @@ UPCASTERS: dict[str, Upcaster] = {}
 
 
 def event_types() -> list[type[Event]]:
-    return [*intake.EVENTS, *casework.EVENTS, *hotline.EVENTS]
+    return [*intake.EVENTS, *casework.EVENTS, *resources.EVENTS, *hotline.EVENTS, *audit.EVENTS]
 
 
 def all_topics() -> list[str]:
