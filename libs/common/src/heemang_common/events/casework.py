@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar, Literal
+
+from pydantic import Field
 
 from heemang_common.events import topics
 from heemang_common.events.envelope import Event, EventData
@@ -122,4 +124,103 @@ class AlertRaised(Event):
     data: AlertRaisedData
 
 
-EVENTS: list[type[Event]] = [CaseOpened, CaseStageChanged, CaseClosed, AlertRaised]
+ServiceDomain = Literal[
+    "economic",  # 경제
+    "housing",  # 주거
+    "health",  # 건강
+    "education",  # 교육
+    "relationships",  # 관계
+    "employment",  # 일자리
+    "legal",  # 법률
+    "other",  # 기타
+]
+ServiceKind = Literal["cash", "in_kind", "intangible"]  # 현금, 현물, 무형
+
+
+class ServiceRequestedData(EventData):
+    """A cash or in-kind service of a case's plan asks resources for an allocation."""
+
+    request_id: uuid.UUID = Field(description="The planned service; resources answers with it")
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    domain: ServiceDomain
+    kind: Literal["cash", "in_kind"]
+    service_code: str = Field(
+        description="What is asked for: a care-SOS catalogue code (e.g. care_sos.home_care) "
+        "or a support code (e.g. emergency.living)"
+    )
+    provider: str = Field(description="Provider agency code or name")
+    amount: int = Field(ge=0, description="KRW, integer")
+    quantity: int | None = Field(default=None, ge=0, description="Units (hours, days, meals…)")
+    fund: str | None = Field(default=None, description="Account or budget line to pay from, if chosen")
+    requested_at: datetime
+
+
+class ServiceRequested(Event):
+    topic: ClassVar[str] = topics.CASEWORK_CASE
+    type: Literal["heemang.casework.service.requested.v1"] = "heemang.casework.service.requested.v1"
+    data: ServiceRequestedData
+
+    @classmethod
+    def example(cls) -> ServiceRequested:
+        """A realistic instance, for the docs and the schema tests."""
+        return cls.create(
+            subject="0d7c3b9a-1e2f-4a5b-8c6d-7e8f9a0b1c2d",
+            data=ServiceRequestedData(
+                request_id=uuid.UUID("5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"),
+                case_id=uuid.UUID("0d7c3b9a-1e2f-4a5b-8c6d-7e8f9a0b1c2d"),
+                household_id=uuid.UUID("6f1c2a8e-3d4b-4c5d-8e9f-0a1b2c3d4e5f"),
+                dong="sinsa",
+                domain="economic",
+                kind="cash",
+                service_code="emergency.living",
+                provider="district",
+                amount=802_000,
+                quantity=None,
+                fund=None,
+                requested_at=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
+            ),
+        )
+
+
+class FollowUpDueData(EventData):
+    follow_up_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    due_on: date
+    sequence: int = Field(ge=1, description="1 = the 6-month follow-up, 2 = the 12-month one")
+
+
+class FollowUpDue(Event):
+    """A follow-up (사후관리) of a closed case fell due; sent once, by the scheduler."""
+
+    topic: ClassVar[str] = topics.CASEWORK_CASE
+    type: Literal["heemang.casework.followup.due.v1"] = "heemang.casework.followup.due.v1"
+    data: FollowUpDueData
+
+    @classmethod
+    def example(cls) -> FollowUpDue:
+        """A realistic instance, for the docs and the schema tests."""
+        return cls.create(
+            subject="0d7c3b9a-1e2f-4a5b-8c6d-7e8f9a0b1c2d",
+            data=FollowUpDueData(
+                follow_up_id=uuid.UUID("9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"),
+                case_id=uuid.UUID("0d7c3b9a-1e2f-4a5b-8c6d-7e8f9a0b1c2d"),
+                household_id=uuid.UUID("6f1c2a8e-3d4b-4c5d-8e9f-0a1b2c3d4e5f"),
+                dong="sinsa",
+                due_on=date(2027, 5, 23),
+                sequence=1,
+            ),
+        )
+
+
+EVENTS: list[type[Event]] = [
+    CaseOpened,
+    CaseStageChanged,
+    CaseClosed,
+    AlertRaised,
+    ServiceRequested,
+    FollowUpDue,
+]

@@ -47,7 +47,18 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     # intake keeps a projection of open cases to route missed check-ins
     "heemang.casework.case.opened.v1": ("intake",),
     "heemang.casework.case.stage_changed.v1": ("intake",),
-    "heemang.casework.case.closed.v1": ("intake",),
+    "heemang.casework.case.closed.v1": ("hotline", "intake"),
+    # casework asks resources for cash and in-kind services and records the answers
+    "heemang.casework.service.requested.v1": ("resources",),
+    "heemang.resources.allocation.approved.v1": ("casework",),
+    "heemang.resources.allocation.rejected.v1": ("casework",),
+    "heemang.resources.distribution.delivered.v1": ("casework",),
+    # household facts (type, protection status, size) for casework's reports and hotline's
+    # auto-enrolment of elderly people living alone
+    "heemang.intake.household.registered.v1": ("casework", "hotline"),
+    "heemang.intake.household.updated.v1": ("casework", "hotline"),
+    # the gateway keeps the consolidated, hash-chained access log
+    "heemang.audit.access.recorded.v1": ("gateway",),
 }
 
 # heemang.<service>.<noun…>.<verb>.v<N>: the producer is read from the second part.
