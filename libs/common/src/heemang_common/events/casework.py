@@ -124,6 +124,45 @@ class AlertRaised(Event):
     data: AlertRaisedData
 
 
+class CaseAssignedData(EventData):
+    """Who works on a case now: its main case manager and the partner agencies assigned.
+
+    Partner webhooks are filtered by ``agencies``: an agency receives the events of the
+    cases it is assigned to, and nothing else."""
+
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    case_manager_id: str | None = Field(description="The gateway user id of the main case manager")
+    agencies: list[str] = Field(description="Codes of the partner agencies assigned to the case")
+    restricted: bool = Field(False, description="Domestic-violence or otherwise restricted case")
+    assigned_at: datetime
+
+
+class CaseAssigned(Event):
+    """A case's assignment changed (case manager, 동 or partner agencies)."""
+
+    topic: ClassVar[str] = topics.CASEWORK_CASE
+    type: Literal["heemang.casework.case.assigned.v1"] = "heemang.casework.case.assigned.v1"
+    data: CaseAssignedData
+
+    @classmethod
+    def example(cls) -> CaseAssigned:
+        """A realistic instance, for the docs and the schema tests."""
+        return cls.create(
+            subject="0d7c3b9a-1e2f-4a5b-8c6d-7e8f9a0b1c2d",
+            data=CaseAssignedData(
+                case_id=uuid.UUID("0d7c3b9a-1e2f-4a5b-8c6d-7e8f9a0b1c2d"),
+                household_id=uuid.UUID("6f1c2a8e-3d4b-4c5d-8e9f-0a1b2c3d4e5f"),
+                dong="sinsa",
+                case_manager_id="u-2048",
+                agencies=["gangnam-welfare-centre"],
+                restricted=False,
+                assigned_at=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
+            ),
+        )
+
+
 ServiceDomain = Literal[
     "economic",  # 경제
     "housing",  # 주거
@@ -221,6 +260,7 @@ EVENTS: list[type[Event]] = [
     CaseStageChanged,
     CaseClosed,
     AlertRaised,
+    CaseAssigned,
     ServiceRequested,
     FollowUpDue,
 ]

@@ -57,6 +57,8 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     # auto-enrolment of elderly people living alone
     "heemang.intake.household.registered.v1": ("casework", "hotline"),
     "heemang.intake.household.updated.v1": ("casework", "hotline"),
+    # partner webhooks go to the agencies assigned to a case
+    "heemang.casework.case.assigned.v1": ("gateway",),
     # the gateway keeps the consolidated, hash-chained access log
     "heemang.audit.access.recorded.v1": ("gateway",),
 }
