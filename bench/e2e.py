@@ -40,7 +40,7 @@ from bench.env import BenchEnv, service_parts
 from bench.phases import Phases
 from heemang_common.broker import free_port, set_parent_death_signal
 from heemang_common.db import create_engine, create_sessionmaker
-from heemang_common.testing import RunningService, fast_settings, serve
+from heemang_common.testing import TEST_MINT, RunningService, fast_settings, serve
 
 REFERRAL_TIMEOUT_S = 30.0
 SERVICES = ("intake", "casework", "gateway")
@@ -118,7 +118,8 @@ class ProcessStack(Stack):
         env = {**os.environ, f"{prefix}_DATABASE_URL": self.database_urls[name],
                f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.env.bootstrap,
                f"{prefix}_PORT": str(port), f"{prefix}_HOST": "127.0.0.1",
-               "LOG_LEVEL": "WARNING", "LOG_JSON": "false"}
+               "LOG_LEVEL": "WARNING", "LOG_JSON": "false", "AUTH_JWKS": TEST_MINT.jwks_json(),
+               "HEEMANG_ENV": "test"}
         if name == "gateway":
             env.update({f"GATEWAY_{n.upper()}_URL": url for n, url in self.urls.items()})
         script = Path(sys.executable).with_name(f"heemang-{name}")
@@ -199,7 +200,11 @@ def _instrument(stack: Stack) -> Phases | None:
 
 async def _drive(stack: Stack, load: Load, errors: Errors) -> tuple[dict[str, float], float]:
     limits = httpx.Limits(max_connections=load.workers * 2, max_keepalive_connections=load.workers * 2)
-    async with httpx.AsyncClient(base_url=stack.urls["gateway"], timeout=10, limits=limits) as client:
+    # A district admin's token (signed by the test mint every service here trusts).
+    headers = TEST_MINT.headers("district_admin", ttl_s=3600)
+    async with httpx.AsyncClient(
+        base_url=stack.urls["gateway"], timeout=10, limits=limits, headers=headers
+    ) as client:
         # Warm-up, untimed: the consumer group has joined and connections are open.
         if await _one_referral(client, load, errors) is None:
             raise RuntimeError(f"the warm-up referral failed: {errors.first}")

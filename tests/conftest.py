@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from heemang_common.broker import EmbeddedBroker, free_port
-from heemang_common.testing import DatabaseFactory, RunningService, fast_settings, serve
+from heemang_common.testing import TEST_MINT, DatabaseFactory, RunningService, fast_settings, serve
 
 ORDER = ("intake", "casework", "resources", "hotline", "gateway")
 
@@ -34,6 +34,8 @@ class Stack:
     broker: str | EmbeddedBroker
     running: dict[str, RunningService] = field(default_factory=dict)
     database_urls: dict[str, str] = field(default_factory=dict)
+    # Known before the gateway starts, so the services can be told where its JWKS is.
+    gateway_port: int = field(default_factory=free_port)
 
     async def start(self, name: str, **overrides: Any) -> RunningService:
         create_app, settings_cls, root = service_parts(name)
@@ -43,6 +45,10 @@ class Stack:
             for upstream in ORDER[:-1]:
                 if upstream in self.running:
                     overrides.setdefault(f"{upstream}_url", self.running[upstream].url)
+        if name == "gateway":
+            overrides.setdefault("port", self.gateway_port)
+        else:
+            overrides.setdefault("auth_jwks_url", f"http://127.0.0.1:{self.gateway_port}/.well-known/jwks.json")
         port = overrides.pop("port", None) or free_port()
         bootstrap = self.broker if isinstance(self.broker, str) else ""
         if isinstance(self.broker, EmbeddedBroker):
@@ -66,8 +72,10 @@ class Stack:
         for name in reversed(list(self.running)):
             await self.stop(name)
 
-    def client(self, name: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.running[name].url, timeout=10)
+    def client(self, name: str, *, role: str = "district_admin", **claims: Any) -> httpx.AsyncClient:
+        """A client acting as a user of ``role`` (a token every service under test trusts)."""
+        headers = TEST_MINT.headers(role, **claims)
+        return httpx.AsyncClient(base_url=self.running[name].url, timeout=10, headers=headers)
 
 
 @pytest.fixture

@@ -76,6 +76,7 @@ class Principal:
     clearances: frozenset[Clearance] = field(default_factory=frozenset)
     mfa: bool = False  # the session passed a second factor
     token_id: str = ""
+    session_id: str = ""  # the gateway session the token belongs to (empty: none)
 
     @property
     def district_wide(self) -> bool:
@@ -124,6 +125,7 @@ class Principal:
                 clearances=frozenset(Clearance(c) for c in claims.get("clr") or ()),
                 mfa="otp" in (claims.get("amr") or ()),
                 token_id=str(claims.get("jti", "")),
+                session_id=str(claims.get("sid") or ""),
             )
         except (KeyError, ValueError, TypeError):
             raise Unauthorized("The token's claims are incomplete or unknown.") from None

@@ -78,6 +78,8 @@ def service_env(name: str, port: int, ports: dict[str, int]) -> dict[str, str]:
     env = {**os.environ, f"{prefix}_PORT": str(port)}
     env.setdefault(f"{prefix}_HOST", "127.0.0.1")
     env.setdefault("LOG_JSON", "true")
+    if "gateway" in ports:  # services verify tokens with the gateway's public keys
+        env.setdefault("AUTH_JWKS_URL", f"http://127.0.0.1:{ports['gateway']}/.well-known/jwks.json")
     if name == "gateway":
         for upstream, upstream_port in ports.items():
             if upstream != "gateway":
@@ -85,11 +87,12 @@ def service_env(name: str, port: int, ports: dict[str, int]) -> dict[str, str]:
     return env
 
 
-def run_step(service: str, args: list[str], env: dict[str, str]) -> None:
+def run_step(service: str, args: list[str], env: dict[str, str]) -> str:
     result = subprocess.run([command_for(service), *args], env=env, capture_output=True, text=True)
     if result.returncode != 0:
         sys.stderr.write(result.stdout + result.stderr)
         raise SystemExit(f"heemang-{service} {' '.join(args)} failed")
+    return result.stdout
 
 
 def healthy(url: str) -> bool:
@@ -111,6 +114,7 @@ class Supervisor:
         ports = {s: int(os.environ.get(f"{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in services}
         self.children = [Child(s, ports[s], service_env(s, ports[s], ports)) for s in services]
         self.stopping = asyncio.Event()
+        self.demo_users = ""
 
     async def run(self) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -122,6 +126,7 @@ class Supervisor:
             say(f"embedded broker at {self.broker.bootstrap_servers} (log: {self.broker.log_path})")
         await self._each(["migrate"])
         say("migrations applied: " + ", ".join(c.name for c in self.children))
+        self.demo_users = self._seed_demo_users()
         for child in self.children:
             child.start()
         await self._wait_healthy()
@@ -137,6 +142,13 @@ class Supervisor:
                     raise SystemExit(
                         f"port {child.port} for {child.name} is taken; set {child.name.upper()}_PORT"
                     )
+
+    def _seed_demo_users(self) -> str:
+        """Demo accounts, one per role, so the docs UI can be tried at once (development)."""
+        gateway = next((c for c in self.children if c.name == "gateway"), None)
+        if gateway is None or os.environ.get("HEEMANG_DEMO_USERS", "true").lower() in {"0", "false", "no"}:
+            return ""
+        return run_step("gateway", ["seed-demo-users"], gateway.env)
 
     async def _each(self, args: list[str]) -> None:
         """Run one CLI step for every service at once (each its own database)."""
@@ -165,6 +177,9 @@ class Supervisor:
             say(f"OpenAPI docs:    {gateway.url}/docs   (schema: {gateway.url}/openapi.json)")
         for child in self.children:
             say(f"{child.name:<10} {child.url}   docs {child.url}/docs   log {child.log_path}")
+        if self.demo_users:
+            print(self.demo_users.rstrip())
+            say("Sign in: POST /auth/token (form: username, password[, otp]) or the docs' Authorize button.")
         say("Ctrl-C stops everything.")
         print(flush=True)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 
 import httpx
 from fastapi import FastAPI
 
+from heemang_common.auth import TokenVerifier
 from heemang_common.http import create_service_app
 from heemang_common.runtime import Runtime
-from heemang_gateway.api import v1
+from heemang_gateway.api import audit, auth, v1
+from heemang_gateway.audit.handlers import CONSUMERS as AUDIT_CONSUMERS
+from heemang_gateway.auth.service import AuthContext
 from heemang_gateway.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_gateway.settings import Settings
 from heemang_gateway.upstream import Upstreams
@@ -17,6 +21,7 @@ from heemang_gateway.upstream import Upstreams
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    auth_context = AuthContext.from_settings(settings)
 
     async def start_upstreams(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         client = httpx.AsyncClient(
@@ -28,13 +33,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runtime.extras["upstreams"] = Upstreams(settings, client)
         return client.aclose
 
-    return create_service_app(
+    app = create_service_app(
         settings=settings,
         title="Heemang API",
         description="One API for the web and mobile frontends of the district welfare department.",
-        routers=[v1.router],
+        routers=[auth.router, auth.admin, auth.permission_log, audit.router, v1.router],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
         relay_state_model=RelayState,
+        consumers=[*AUDIT_CONSUMERS],
         on_startup=start_upstreams,
     )
+    app.state.auth = auth_context
+    # The gateway trusts its own keys (no fetch from itself) and any issuer configured inline.
+    trusted = auth_context.keys.jwks()
+    if settings.auth_jwks:
+        trusted["keys"] += json.loads(settings.auth_jwks)["keys"]
+    app.state.token_verifier = TokenVerifier(
+        jwks=json.dumps(trusted),
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        leeway_s=settings.auth_leeway_s,
+    )
+    return app

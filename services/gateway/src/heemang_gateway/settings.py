@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from heemang_common.settings import ServiceSettings, service_settings_config
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from heemang_common.settings import VAR_DIR, ServiceSettings, service_settings_config
 
 
 class Settings(ServiceSettings):
-    model_config = service_settings_config("GATEWAY_")
+    # Keys are secrets: a validation error must not print the values it was given.
+    model_config = SettingsConfigDict(**service_settings_config("GATEWAY_"), hide_input_in_errors=True)
 
     service_name: ClassVar[str] = "gateway"
     default_port: ClassVar[int] = 8000
@@ -18,3 +22,32 @@ class Settings(ServiceSettings):
     resources_url: str = "http://127.0.0.1:8003"
     hotline_url: str = "http://127.0.0.1:8004"
     upstream_timeout_s: float = 3.0
+
+    # --- Tokens. The signing key is an Ed25519 private key (PEM). Empty: development
+    # generates one into signing_key_file and keeps it; production refuses to start.
+    signing_key: SecretStr = Field(default=SecretStr(""), description="PEM Ed25519 private key")
+    signing_key_id: str = Field(default="", description="kid of signing_key (default: its thumbprint)")
+    signing_key_file: str = str(VAR_DIR / "gateway-signing-key.pem")
+    #: Public keys of retired signing keys, still published in the JWKS while their tokens live.
+    previous_public_jwks: str = Field(default="", description='JWKS JSON {"keys": [...]} of retired keys')
+    access_token_ttl_s: int = Field(default=300, ge=30, le=3600)
+    refresh_token_ttl_s: int = Field(default=12 * 3600, ge=300)
+    idle_timeout_s: int = Field(default=30 * 60, ge=60, description="Idle sessions expire (기준 제6조)")
+    max_failed_logins: int = Field(default=5, ge=1, le=20)
+    totp_issuer: str = "Heemang"
+    #: AES key (base64, 32 bytes) that encrypts TOTP secrets at rest. Empty: derived placeholder
+    #: in development, refused in production.
+    totp_encryption_key: SecretStr = SecretStr("")
+
+    # --- Access log (접속기록): how long entries are kept. The law asks for ≥ 2 years.
+    access_log_retention_days: int = Field(default=730, ge=730)
+    permission_log_retention_days: int = Field(default=1095, ge=1095)
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Settings:
+        if self.environment == "production":
+            if not self.signing_key.get_secret_value():
+                raise ValueError("GATEWAY_SIGNING_KEY must be set outside development")
+            if not self.totp_encryption_key.get_secret_value():
+                raise ValueError("GATEWAY_TOTP_ENCRYPTION_KEY must be set outside development")
+        return self
