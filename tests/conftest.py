@@ -48,7 +48,9 @@ class Stack:
         if name == "gateway":
             overrides.setdefault("port", self.gateway_port)
         else:
-            overrides.setdefault("auth_jwks_url", f"http://127.0.0.1:{self.gateway_port}/.well-known/jwks.json")
+            overrides.setdefault(
+                "auth_jwks_url", f"http://127.0.0.1:{self.gateway_port}/.well-known/jwks.json"
+            )
         port = overrides.pop("port", None) or free_port()
         bootstrap = self.broker if isinstance(self.broker, str) else ""
         if isinstance(self.broker, EmbeddedBroker):

@@ -16,7 +16,14 @@ from sqlalchemy import text
 from heemang_common.db import transaction
 from heemang_common.events.audit import AccessRecorded
 from heemang_common.events.envelope import utcnow
-from heemang_common.testing import TEST_MINT, DatabaseFactory, RunningService, eventually, fast_settings, serve
+from heemang_common.testing import (
+    TEST_MINT,
+    DatabaseFactory,
+    RunningService,
+    eventually,
+    fast_settings,
+    serve,
+)
 from heemang_gateway.app import create_app
 from heemang_gateway.cli import SERVICE_ROOT
 from heemang_gateway.settings import Settings
@@ -44,14 +51,21 @@ async def _publish(bootstrap: str, actor: str, count: int) -> list[AccessRecorde
     for n in range(count):
         example = AccessRecorded.example()
         data = example.data.model_copy(
-            update={"access_id": uuid.uuid4(), "actor_id": actor, "record_id": f"rec-{n}", "occurred_at": utcnow()}
+            update={
+                "access_id": uuid.uuid4(),
+                "actor_id": actor,
+                "record_id": f"rec-{n}",
+                "occurred_at": utcnow(),
+            }
         )
         events.append(AccessRecorded.create(subject=data.record_id, data=data))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
         for event in events:
-            await producer.send_and_wait(event.topic, event.to_json().encode(), key=event.partition_key().encode())
+            await producer.send_and_wait(
+                event.topic, event.to_json().encode(), key=event.partition_key().encode()
+            )
         await producer.send_and_wait(events[0].topic, events[0].to_json().encode())  # a redelivery
     finally:
         await producer.stop()
@@ -94,7 +108,9 @@ async def test_accesses_become_a_verified_chain_only_auditors_read(
             await session.execute(text("SET LOCAL session_replication_role = replica"))  # triggers off
         else:
             await session.execute(text("DROP TRIGGER access_log_no_update"))
-        await session.execute(text("UPDATE access_log SET purpose = 'nothing to see' WHERE seq = :s"), {"s": target})
+        await session.execute(
+            text("UPDATE access_log SET purpose = 'nothing to see' WHERE seq = :s"), {"s": target}
+        )
     broken = (await client.get("/audit/access-log/verify", headers=AUDITOR)).json()
     assert not broken["intact"]
     assert {"seq": target, "problem": "edited"} in broken["breaks"]

@@ -44,13 +44,21 @@ async def client(gateway: RunningService) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _user(client: httpx.AsyncClient, role: str = "dong_officer", **fields: Any) -> dict[str, Any]:
-    body = {"username": f"u{uuid.uuid4().hex[:10]}", "password": PASSWORD, "role": role, "dongs": ["sinsa"], **fields}
+    body = {
+        "username": f"u{uuid.uuid4().hex[:10]}",
+        "password": PASSWORD,
+        "role": role,
+        "dongs": ["sinsa"],
+        **fields,
+    }
     created = await client.post("/auth/users", json=body, headers=ADMIN)
     assert created.status_code == 201, created.text
     return created.json()
 
 
-async def _sign_in(client: httpx.AsyncClient, username: str, password: str = PASSWORD, **form: str) -> httpx.Response:
+async def _sign_in(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD, **form: str
+) -> httpx.Response:
     return await client.post("/auth/token", data={"username": username, "password": password, **form})
 
 
@@ -109,7 +117,9 @@ async def test_a_second_factor_is_required_for_rrn_reveal(client: httpx.AsyncCli
     assert replayed.status_code == 401  # one code, one sign-in
 
 
-async def test_idle_and_revoked_sessions_stop_working(client: httpx.AsyncClient, gateway: RunningService) -> None:
+async def test_idle_and_revoked_sessions_stop_working(
+    client: httpx.AsyncClient, gateway: RunningService
+) -> None:
     user = await _user(client)
     tokens = (await _sign_in(client, user["username"])).json()
     headers = _bearer(tokens["access_token"])
@@ -123,7 +133,9 @@ async def test_idle_and_revoked_sessions_stop_working(client: httpx.AsyncClient,
         )
     idle = await client.get("/auth/me", headers=headers)
     assert idle.status_code == 401
-    assert (await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    ).status_code == 401
 
     fresh = (await _sign_in(client, user["username"])).json()
     rotated = await client.post("/auth/refresh", json={"refresh_token": fresh["refresh_token"]})
