@@ -15,10 +15,11 @@ class DomainError(Exception):
     problem: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
 
-    def __init__(self, detail: str, **extensions: Any) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extensions: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions
+        self.headers = headers or {}  # e.g. Retry-After on 429 and 503
 
     @property
     def type_uri(self) -> str:
@@ -53,6 +54,12 @@ class Unauthorized(DomainError):
     status = 401
     problem = "unauthorized"
     title = "Unauthorized"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    problem = "rate-limited"
+    title = "Too many requests"
 
 
 class UpstreamUnavailable(DomainError):

@@ -37,7 +37,9 @@ def problem_response(
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return problem_response(exc.status, exc.problem, exc.title, exc.detail, request, **exc.extensions)
+    response = problem_response(exc.status, exc.problem, exc.title, exc.detail, request, **exc.extensions)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from heemang_common.auth import TokenVerifier
 from heemang_common.http import create_service_app
 from heemang_common.runtime import Runtime
-from heemang_gateway.api import audit, auth, v1
+from heemang_gateway.api import audit, auth, proxy, v1, views
 from heemang_gateway.audit.handlers import CONSUMERS as AUDIT_CONSUMERS
 from heemang_gateway.auth.service import AuthContext
 from heemang_gateway.db.models import InboxMessage, OutboxMessage, RelayState
+from heemang_gateway.openapi_merge import MergedOpenApi
+from heemang_gateway.ratelimit import RateLimiter
 from heemang_gateway.settings import Settings
 from heemang_gateway.upstream import Upstreams
 
@@ -30,14 +35,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # request never goes out on a connection the other end is closing.
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=2.0),
         )
-        runtime.extras["upstreams"] = Upstreams(settings, client)
-        return client.aclose
+        upstreams = Upstreams(settings, client)
+        runtime.extras["upstreams"] = upstreams
+        docs = asyncio.create_task(app.state.merged_openapi.keep_fresh(client, runtime.stop_event))
+
+        async def stop() -> None:
+            docs.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await docs
+            await client.aclose()
+
+        return stop
 
     app = create_service_app(
         settings=settings,
         title="Heemang API",
         description="One API for the web and mobile frontends of the district welfare department.",
-        routers=[auth.router, auth.admin, auth.permission_log, audit.router, v1.router],
+        routers=[
+            auth.router,
+            auth.admin,
+            auth.permission_log,
+            audit.router,
+            v1.router,
+            views.router,
+            proxy.router,
+        ],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
         relay_state_model=RelayState,
@@ -45,6 +67,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_startup=start_upstreams,
     )
     app.state.auth = auth_context
+    app.state.view_part_timeout_s = settings.view_part_timeout_s
+    app.state.rate_limiter = RateLimiter(
+        settings.rate_limit_per_minute, settings.partner_rate_limit_per_minute
+    )
+    if origins := [o.strip() for o in settings.cors_origins.split(",") if o.strip()]:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "X-Purpose",
+                "X-Export-Reason",
+            ],
+            expose_headers=["Retry-After", "Content-Disposition", "X-Request-Id"],
+        )
+    app.state.merged_openapi = MergedOpenApi(app, Upstreams.base_urls_of(settings))
+    app.state.merged_openapi.install()
     # The gateway trusts its own keys (no fetch from itself) and any issuer configured inline.
     trusted = auth_context.keys.jwks()
     if settings.auth_jwks:

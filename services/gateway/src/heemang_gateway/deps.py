@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from heemang_common.auth import Principal, PrincipalDep, Role
 from heemang_common.deps import get_runtime
 from heemang_gateway.auth import service as auth
+from heemang_gateway.ratelimit import RateLimiter
 from heemang_gateway.upstream import Upstreams
 
 
@@ -25,6 +26,8 @@ def get_auth(request: Request) -> auth.AuthContext:
 async def signed_in(request: Request, principal: PrincipalDep) -> Principal:
     """The caller, with its gateway session still alive: a revoked, expired or idle session
     is refused here at once (tokens from other trusted issuers carry no session)."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.check(principal)
     if principal.session_id:
         ctx = get_auth(request)
         async with get_runtime(request).sessionmaker() as session, session.begin():

@@ -39,6 +39,12 @@ class Settings(ServiceSettings):
     #: in development, refused in production.
     totp_encryption_key: SecretStr = SecretStr("")
 
+    # --- Frontends and clients.
+    cors_origins: str = Field(default="", description="Comma list of frontend origins allowed by CORS")
+    rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests a minute per user")
+    partner_rate_limit_per_minute: int = Field(default=120, ge=1, description="Per partner agency")
+    view_part_timeout_s: float = Field(default=2.0, gt=0, description="Per service, in aggregated views")
+
     # --- Access log (접속기록): how long entries are kept. The law asks for ≥ 2 years.
     access_log_retention_days: int = Field(default=730, ge=730)
     permission_log_retention_days: int = Field(default=1095, ge=1095)

@@ -40,7 +40,11 @@ def forwarded_headers(request: Request) -> dict[str, str]:
 class Upstreams:
     def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
         self.client = client
-        self.base_urls = {name: getattr(settings, f"{name}_url").rstrip("/") for name in SERVICES}
+        self.base_urls = self.base_urls_of(settings)
+
+    @staticmethod
+    def base_urls_of(settings: Settings) -> dict[str, str]:
+        return {name: getattr(settings, f"{name}_url").rstrip("/") for name in SERVICES}
 
     async def call(
         self,
