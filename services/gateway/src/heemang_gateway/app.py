@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from heemang_common.auth import TokenVerifier
 from heemang_common.http import create_service_app
 from heemang_common.runtime import Runtime
+from heemang_gateway import live
 from heemang_gateway.api import audit, auth, proxy, v1, views
 from heemang_gateway.audit.handlers import CONSUMERS as AUDIT_CONSUMERS
 from heemang_gateway.auth.service import AuthContext
@@ -37,12 +38,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         upstreams = Upstreams(settings, client)
         runtime.extras["upstreams"] = upstreams
-        docs = asyncio.create_task(app.state.merged_openapi.keep_fresh(client, runtime.stop_event))
+        background = [
+            asyncio.create_task(app.state.merged_openapi.keep_fresh(client, runtime.stop_event)),
+            asyncio.create_task(live.feed(app.state.live_hub, runtime.bootstrap_servers, runtime.stop_event)),
+        ]
 
         async def stop() -> None:
-            docs.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await docs
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await client.aclose()
 
         return stop
@@ -68,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.auth = auth_context
     app.state.view_part_timeout_s = settings.view_part_timeout_s
+    app.state.live_hub = live.LiveHub()
+    app.state.live_heartbeat_s = settings.live_heartbeat_s
+    app.state.live_lifetime_s = float(settings.access_token_ttl_s)
     app.state.rate_limiter = RateLimiter(
         settings.rate_limit_per_minute, settings.partner_rate_limit_per_minute
     )

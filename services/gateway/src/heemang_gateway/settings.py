@@ -43,6 +43,7 @@ class Settings(ServiceSettings):
     cors_origins: str = Field(default="", description="Comma list of frontend origins allowed by CORS")
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests a minute per user")
     partner_rate_limit_per_minute: int = Field(default=120, ge=1, description="Per partner agency")
+    live_heartbeat_s: float = Field(default=15.0, gt=0, description="SSE keep-alive comment interval")
     view_part_timeout_s: float = Field(default=2.0, gt=0, description="Per service, in aggregated views")
 
     # --- Access log (접속기록): how long entries are kept. The law asks for ≥ 2 years.

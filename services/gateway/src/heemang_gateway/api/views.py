@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from heemang_common.errors import UpstreamUnavailable
-from heemang_gateway.deps import UpstreamsDep, signed_in
+from heemang_gateway.deps import CallerDep, UpstreamsDep, signed_in
+from heemang_gateway.live import LiveHub
 from heemang_gateway.upstream import Upstreams
 
 router = APIRouter(prefix="/api/v1", tags=["views"], dependencies=[Depends(signed_in)])
@@ -133,3 +134,30 @@ async def household_view(household_id: uuid.UUID, request: Request, upstreams: U
 async def worklist(request: Request, upstreams: UpstreamsDep) -> Aggregate:
     found, missing, _ = await gather(upstreams, request, WORKLIST_PARTS, {})
     return Aggregate(complete=not missing, parts=found, missing=missing)
+
+
+@router.get(
+    "/stream",
+    summary="Live events within my scope (server-sent events)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An SSE stream; resume with Last-Event-ID"}
+    },
+)
+async def stream(
+    request: Request,
+    caller: CallerDep,
+    last_event_id: Annotated[int | None, Header(ge=0)] = None,
+) -> StreamingResponse:
+    hub: LiveHub = request.app.state.live_hub
+    frames = hub.stream(
+        caller,
+        last_seen=last_event_id,
+        heartbeat_s=request.app.state.live_heartbeat_s,
+        lifetime_s=request.app.state.live_lifetime_s,
+    )
+    return StreamingResponse(
+        frames,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
