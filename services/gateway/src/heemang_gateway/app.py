@@ -15,7 +15,7 @@ from heemang_common.auth import TokenVerifier
 from heemang_common.http import create_service_app
 from heemang_common.runtime import Runtime
 from heemang_gateway import live
-from heemang_gateway.api import audit, auth, proxy, v1, views
+from heemang_gateway.api import audit, auth, docs, proxy, v1, views
 from heemang_gateway.audit.handlers import CONSUMERS as AUDIT_CONSUMERS
 from heemang_gateway.auth.service import AuthContext
 from heemang_gateway.db.models import InboxMessage, OutboxMessage, RelayState
@@ -56,8 +56,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings=settings,
         title="Heemang API",
-        description="One API for the web and mobile frontends of the district welfare department.",
+        description=(
+            "One API for the web and mobile frontends of the district welfare department.\n\n"
+            "Sign in with `POST /auth/token` (OAuth2 password flow; `otp` for accounts with a second "
+            "factor) and send the access token as `Authorization: Bearer …`. Each service's routes "
+            "are under `/api/v1/<service>/…`; the services check role and scope themselves too. "
+            "Events: `/asyncapi.json`. Partner webhooks: `/webhooks/event-types`."
+        ),
         routers=[
+            docs.router,
             auth.router,
             auth.admin,
             auth.permission_log,
