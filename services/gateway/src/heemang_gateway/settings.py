@@ -39,6 +39,14 @@ class Settings(ServiceSettings):
     #: in development, refused in production.
     totp_encryption_key: SecretStr = SecretStr("")
 
+    # --- Optional external OpenID Connect provider (the district's SSO). The provider says who
+    # the person is; role and scope still come from the gateway's user of that username.
+    oidc_issuer: str = ""
+    oidc_client_id: str = Field(default="", description="The audience our ID tokens are issued for")
+    oidc_jwks_url: str = ""
+    oidc_jwks: str = Field(default="", description="The provider's JWKS given inline instead of the URL")
+    oidc_username_claim: str = "preferred_username"
+
     # --- Frontends and clients.
     cors_origins: str = Field(default="", description="Comma list of frontend origins allowed by CORS")
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests a minute per user")

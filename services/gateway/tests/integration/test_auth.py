@@ -177,3 +177,42 @@ async def test_role_changes_are_logged_and_the_log_is_append_only(
     with pytest.raises(Exception, match="append-only"):
         async with transaction(gateway.runtime.sessionmaker) as session:
             await session.execute(text("DELETE FROM permission_changes"))
+
+
+async def test_sign_in_through_an_external_identity_provider(
+    databases: DatabaseFactory, bootstrap: str
+) -> None:
+    from heemang_common.testing import TokenMint
+
+    provider = TokenMint("sso-key")
+    url = await databases.fresh_database("gateway", SERVICE_ROOT)
+    settings = fast_settings(
+        Settings,
+        database_url=url,
+        bootstrap=bootstrap,
+        oidc_issuer="https://sso.gangnam.example",
+        oidc_client_id="heemang",
+        oidc_jwks=provider.jwks_json(),
+    )
+    running = await serve("gateway", create_app(settings), settings.port)
+    try:
+        async with httpx.AsyncClient(base_url=running.url, timeout=10) as client:
+            user = await _user(client)
+
+            def id_token(username: str, **claims: Any) -> str:
+                return provider.token(
+                    iss="https://sso.gangnam.example", aud="heemang", preferred_username=username, **claims
+                )
+
+            signed = await client.post("/auth/oidc", json={"id_token": id_token(user["username"])})
+            assert signed.status_code == 200, signed.text
+            me = await client.get("/auth/me", headers=_bearer(signed.json()["access_token"]))
+            assert me.json()["role"] == "dong_officer"  # role and scope from the gateway, not the SSO
+            stranger = await client.post("/auth/oidc", json={"id_token": id_token("not-a-heemang-user")})
+            assert stranger.status_code == 401
+            other_app = provider.token(
+                iss="https://sso.gangnam.example", aud="another-app", preferred_username="x"
+            )
+            assert (await client.post("/auth/oidc", json={"id_token": other_app})).status_code == 401
+    finally:
+        await running.stop()

@@ -148,6 +148,26 @@ async def token(
     )
 
 
+class OidcSignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_token: str = Field(min_length=10, max_length=8000, description="ID token from the district's SSO")
+
+
+@router.post(
+    "/auth/oidc",
+    response_model=TokenResponse,
+    summary="Sign in with the configured external OpenID Connect provider",
+    responses={401: {"description": "Invalid ID token, unknown user, or no provider configured"}},
+)
+async def oidc_sign_in(
+    body: OidcSignIn, request: Request, session: SessionDep, ctx: AuthDep
+) -> TokenResponse:
+    pair = await auth.sign_in_with_oidc(session, ctx, id_token=body.id_token, client=client_address(request))
+    return TokenResponse(
+        access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
+    )
+
+
 @router.post("/auth/refresh", response_model=TokenResponse, summary="A new access token for a live session")
 async def refresh(body: RefreshRequest, session: SessionDep, ctx: AuthDep) -> TokenResponse:
     pair = await auth.refresh(session, ctx, body.refresh_token)

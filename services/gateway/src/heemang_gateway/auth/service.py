@@ -23,6 +23,7 @@ from heemang_common.errors import Conflict, Forbidden, Invalid, NotFound, Unauth
 from heemang_common.events.envelope import utcnow
 from heemang_gateway.auth import totp
 from heemang_gateway.auth.keys import SigningKeys
+from heemang_gateway.auth.oidc import OidcVerifier
 from heemang_gateway.auth.passwords import hash_password, verify_password, weakness
 from heemang_gateway.auth.secrets_box import SecretBox
 from heemang_gateway.db.models import AuthSession, PermissionChange, User
@@ -38,10 +39,16 @@ class AuthContext:
     settings: Settings
     keys: SigningKeys
     box: SecretBox
+    oidc: OidcVerifier
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthContext:
-        return cls(settings, SigningKeys.from_settings(settings), SecretBox.from_settings(settings))
+        return cls(
+            settings,
+            SigningKeys.from_settings(settings),
+            SecretBox.from_settings(settings),
+            OidcVerifier(settings),
+        )
 
 
 @dataclass
@@ -120,6 +127,21 @@ async def sign_in(
         mfa = True
     user.failed_logins = 0
     return await _open_session(session, ctx, user, mfa=mfa, client=client)
+
+
+async def sign_in_with_oidc(
+    session: AsyncSession, ctx: AuthContext, *, id_token: str, client: str
+) -> TokenPair:
+    """A session for the gateway user the provider's ID token names."""
+    if not ctx.oidc.enabled:
+        raise Unauthorized("No external identity provider is configured.")
+    username, strong = await ctx.oidc.verify(id_token)
+    user = await _user_by_name(session, username)
+    if user is None or user.disabled or user.locked_at is not None:
+        raise BadCredentials("No active Heemang user for this identity; ask an administrator.")
+    if needs_second_factor(user) and not strong:
+        raise SecondFactorRequired("This account needs a second factor at the identity provider (amr).")
+    return await _open_session(session, ctx, user, mfa=strong, client=client)
 
 
 async def _count_failure(session: AsyncSession, ctx: AuthContext, user: User) -> None:
