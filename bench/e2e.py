@@ -112,7 +112,7 @@ class ProcessStack(Stack):
 
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    async def start(self, name: str) -> None:
+    async def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
         self.database_urls[name] = await self.env.fresh_database(name)
         port, prefix = free_port(), name.upper()
         env = {**os.environ, f"{prefix}_DATABASE_URL": self.database_urls[name],
@@ -122,6 +122,7 @@ class ProcessStack(Stack):
                "HEEMANG_ENV": "test"}
         if name == "gateway":
             env.update({f"GATEWAY_{n.upper()}_URL": url for n, url in self.urls.items()})
+        env.update(extra_env or {})
         script = Path(sys.executable).with_name(f"heemang-{name}")
         # Popen only forks and execs; readiness is awaited below without blocking the loop.
         self.children[name] = subprocess.Popen(  # noqa: ASYNC220
