@@ -18,7 +18,7 @@ from heemang_common.errors import Unauthorized
 from heemang_common.logging import configure_logging
 from heemang_common.middleware import CorrelationMiddleware, MetricsMiddleware
 from heemang_common.outbox import InboxMixin, OutboxMixin, RelayStateMixin
-from heemang_common.problems import install_problem_handlers
+from heemang_common.problems import install_problem_docs, install_problem_handlers
 from heemang_common.runtime import ConsumerSpec, Runtime, build_runtime
 from heemang_common.settings import ServiceSettings
 
@@ -78,6 +78,7 @@ def create_service_app(
     app.include_router(_ops_router(registry))
     for router in routers:
         app.include_router(router)
+    install_problem_docs(app)
     return app
 
 

@@ -87,3 +87,62 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+#: Every error a route can answer, whatever the route: bad body (400), no or bad token
+#: (401), scope (403), unknown id (404), conflict (409), validation (422), rate limit
+#: (429), a service it needs is down (503).
+COMMON_ERRORS = {
+    "400": "The body could not be parsed",
+    "401": "No valid token (sign in at the gateway)",
+    "403": "Outside the caller's role or scope",
+    "404": "Not found (or not visible to the caller)",
+    "409": "Conflicts with the current state",
+    "413": "The body is too large",
+    "422": "Invalid input; nothing was changed",
+    "429": "Too many requests (see Retry-After)",
+    "503": "A service this request needs is unavailable",
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "correlation_id": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the problem+json answers on every operation of an OpenAPI document, so a
+    client (and schemathesis) knows every status and media type a route can return."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    problem = {"content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, description in COMMON_ERRORS.items():
+                existing = responses.get(status, {})
+                responses[status] = {"description": existing.get("description", description), **problem}
+    return schema
+
+
+def install_problem_docs(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
