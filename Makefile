@@ -8,7 +8,7 @@ UVRUN := $(UV) run --frozen --all-packages
 SERVICES := intake casework resources hotline gateway
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap run test test-fast lint typecheck schemas bench migrate fuzz clean
+.PHONY: help bootstrap run test test-fast lint typecheck schemas bench migrate fuzz load clean
 
 help:
 	@echo "make run      - bootstrap, migrate, start the embedded broker and all five services"
@@ -17,6 +17,7 @@ help:
 	@echo "make schemas  - regenerate docs/events (JSON Schema + AsyncAPI) from the event models"
 	@echo "make bench    - benchmarks; figures in var/bench/results.json"
 	@echo "make migrate  - apply every service's migrations to its database"
+	@echo "make load     - city-scale mix of frontend calls for 60 s (LOAD_ARGS=--rate 250 --duration 60)"
 	@echo "make fuzz     - schemathesis, full T11 run (200 examples, every phase); reports in var/fuzz"
 
 # Install uv with pip if it is missing, then the locked environment.
@@ -46,6 +47,9 @@ schemas: bootstrap
 
 bench: bootstrap
 	$(UVRUN) python -m bench --workers 4 --e2e-processes $(BENCH_ARGS)
+
+load: bootstrap
+	$(UVRUN) python -m bench.load $(LOAD_ARGS)
 
 # The full T11 run; CI runs the same test with fewer examples per operation.
 fuzz: bootstrap
