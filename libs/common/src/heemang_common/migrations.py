@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -38,14 +38,26 @@ def run_env(metadata: MetaData, default_url: str) -> None:
     asyncio.run(_run_online(url, metadata))
 
 
+#: Session advisory lock held while migrating (PostgreSQL): replicas starting together take
+#: turns, and the later ones find the schema at head and do nothing.
+MIGRATION_LOCK = 0x6865656D_6D6967  # "heem" "mig"
+
+
 async def _run_online(url: str, metadata: MetaData) -> None:
-    engine = (
-        create_engine(url) if url.startswith("sqlite") else create_async_engine(url, poolclass=pool.NullPool)
-    )
+    sqlite = url.startswith("sqlite")
+    engine = create_engine(url) if sqlite else create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
-            await connection.run_sync(_migrate, metadata)
-            await connection.commit()
+            if not sqlite:
+                await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+                await connection.commit()  # the lock outlives this transaction (session-level)
+            try:
+                await connection.run_sync(_migrate, metadata)
+                await connection.commit()
+            finally:
+                if not sqlite:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                    await connection.commit()
     finally:
         await engine.dispose()
 

@@ -77,7 +77,7 @@ class DatabaseFactory:
         print(f"\n[heemang tests] PostgreSQL unreachable ({problem}); falling back to SQLite")
         return cls("sqlite", admin_url, tmpdir, [])
 
-    async def fresh_database(self, service: str, service_root: Path) -> str:
+    async def fresh_database(self, service: str, service_root: Path, *, migrate: bool = True) -> str:
         name = f"heemang_t_{service}_{uuid.uuid4().hex[:10]}"
         if self.backend == "postgresql":
             engine = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
@@ -90,7 +90,8 @@ class DatabaseFactory:
             url = make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
         else:
             url = f"sqlite+aiosqlite:///{self.tmpdir / name}.db"
-        await asyncio.to_thread(upgrade, service_root, url)
+        if migrate:
+            await asyncio.to_thread(upgrade, service_root, url)
         return url
 
     async def drop_all(self) -> None:
