@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
 
-from heemang_common.db import new_metadata
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from heemang_common.db import UtcDateTime, new_metadata
 from heemang_common.outbox import InboxMixin, OutboxMixin, RelayStateMixin
+
+ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -22,3 +38,100 @@ class InboxMessage(InboxMixin, Base):
 
 class RelayState(RelayStateMixin, Base):
     pass
+
+
+class LedgerAccount(Base):
+    """An account and its running totals. The totals are maintained in the transaction that
+    inserts the lines (under this row's lock) and always equal the sums of its lines; the
+    CHECK keeps a no-overdraft account from going negative even if code forgot to look."""
+
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (
+        CheckConstraint("debits >= 0 AND credits >= 0", name="totals_non_negative"),
+        CheckConstraint("NOT no_overdraft OR debits >= credits", name="no_overdraft"),
+    )
+
+    code: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    funding_source: Mapped[str | None] = mapped_column(String(20))
+    no_overdraft: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    debits: Mapped[int] = mapped_column(BigInteger, default=0)
+    credits: Mapped[int] = mapped_column(BigInteger, default=0)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class JournalEntry(Base):
+    """Immutable (UPDATE/DELETE raise in the database: triggers in migration 0002)."""
+
+    __tablename__ = "journal_entries"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    memo: Mapped[str] = mapped_column(String(500))
+    idempotency_key: Mapped[str] = mapped_column(String(250), unique=True)
+    # Unique: an entry is reversed at most once, whatever races the application loses.
+    reverses: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    total: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_journal_entries_posted", "posted_at", "id"),)
+
+
+class JournalLine(Base):
+    __tablename__ = "journal_lines"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("side IN ('debit', 'credit')", name="side_known"),
+        Index("ix_journal_lines_account", "account_code", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    account_code: Mapped[str] = mapped_column(ForeignKey("ledger_accounts.code"))
+    side: Mapped[str] = mapped_column(String(6))
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class IdempotencyKey(Base):
+    """A client's key, scoped to the caller (subject), with the first response's bytes."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))
+    token: Mapped[uuid.UUID] = mapped_column(Uuid)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+
+
+class Allocation(Base):
+    """The answer to one casework service request, and its delivery."""
+
+    __tablename__ = "allocations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    dong: Mapped[str] = mapped_column(String(50), index=True)
+    service_code: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    provider: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    requested_amount: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)  # approved (0 when rejected)
+    fund: Mapped[str | None] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # approved | rejected | delivered
+    reason: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    year: Mapped[int] = mapped_column(Integer)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivery_entry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -1,0 +1,188 @@
+"""Request and response schemas (separate from the ORM models and the event models)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from heemang_resources.domain.ledger import MAX_AMOUNT, AccountKind, FundingSource, Side
+
+KRW = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Integer KRW (floats are refused)")]
+AccountCode = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=200, description="Account code, e.g. fund:general", examples=["fund:general"]
+    ),
+]
+
+
+class AccountCreate(BaseModel):
+    """Open an account (계정 개설). The code must have the shape its kind prescribes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: AccountCode
+    kind: AccountKind
+    name: str = Field("", max_length=200, description="A label for people (not personal data)")
+
+
+class AccountRead(BaseModel):
+    code: str
+    kind: AccountKind
+    funding_source: FundingSource | None
+    name: str
+    no_overdraft: bool = Field(description="True for internal accounts, which never go negative")
+    debits: int = Field(description="Σ debit lines, KRW")
+    credits: int = Field(description="Σ credit lines, KRW")
+    balance: int = Field(description="On the account's normal side, KRW")
+    opened_at: datetime
+
+
+class AccountPage(BaseModel):
+    items: list[AccountRead]
+    next_cursor: str | None = None
+
+
+class LineCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: AccountCode
+    side: Side
+    amount: KRW
+
+
+class LineRead(BaseModel):
+    account: str
+    side: Side
+    amount: int
+
+
+class EntryCreate(BaseModel):
+    """A balanced journal entry (분개): Σ debits = Σ credits, one line per account."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "memo": "일반성금 입금",
+                    "lines": [
+                        {"account": "fund:general", "side": "debit", "amount": 100000},
+                        {"account": "ext:donations:cash", "side": "credit", "amount": 100000},
+                    ],
+                }
+            ]
+        },
+    )
+
+    memo: str = Field(max_length=500, description="What the movement is; never personal data")
+    lines: list[LineCreate] = Field(min_length=2, max_length=50)
+
+
+class ReversalCreate(BaseModel):
+    """Undo an entry with its mirror (역분개); the original stays as it was."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memo: str | None = Field(None, max_length=500)
+
+
+class EntryRead(BaseModel):
+    id: uuid.UUID
+    posted_at: datetime
+    memo: str
+    kind: str = Field(description="What posted it: manual, reversal, donation, delivery, charge…")
+    reverses: uuid.UUID | None
+    reversed_by: uuid.UUID | None = None
+    total: int
+    lines: list[LineRead]
+
+
+class EntryPage(BaseModel):
+    items: list[EntryRead]
+    next_cursor: str | None = None
+
+
+class StatementLine(BaseModel):
+    entry_id: uuid.UUID
+    posted_at: datetime
+    memo: str
+    side: Side
+    amount: int
+
+
+class StatementPage(BaseModel):
+    account: AccountRead
+    items: list[StatementLine]
+    next_cursor: str | None = None
+
+
+class TrialBalanceRead(BaseModel):
+    """시산표: Σ debits = Σ credits over every account."""
+
+    accounts: int
+    debits: int
+    credits: int
+    difference: int
+    balanced: bool
+    verified_against_lines: bool
+    mismatched_accounts: list[str]
+    negative_accounts: list[str]
+
+
+class AllocationRead(BaseModel):
+    """An answer to a casework service request (지원 결정) and its delivery."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    request_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    service_code: str = Field(examples=["care_sos.home_care", "emergency.living"])
+    kind: str
+    provider: str
+    quantity: int | None
+    requested_amount: int
+    amount: int = Field(description="KRW approved (0 when rejected)")
+    fund: str | None
+    status: str = Field(description="approved | rejected | delivered")
+    reason: str | None
+    detail: str | None
+    year: int
+    requested_at: datetime
+    decided_at: datetime
+    delivered_at: datetime | None
+    delivery_entry_id: uuid.UUID | None
+
+
+class AllocationPage(BaseModel):
+    items: list[AllocationRead]
+    next_cursor: str | None = None
+
+
+class DeliveryCreate(BaseModel):
+    """Record that an approved allocation reached the household (전달 완료)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=500, description="Not stored in events")
+
+
+class SupportTotals(BaseModel):
+    approved: int
+    delivered: int
+    rejected_requests: int
+
+
+class SupportHistory(BaseModel):
+    """The household's support history (가구별 지원 이력), within the caller's 동."""
+
+    household_id: uuid.UUID
+    totals: SupportTotals
+    items: list[AllocationRead]
+    next_cursor: str | None = None
