@@ -143,7 +143,9 @@ async def _ledger_for(session: AsyncSession, rows: Sequence[LedgerAccount], entr
 async def _insert(session: AsyncSession, entry: JournalEntry, *, kind: str, created_by: str) -> None:
     entry_id = _uuid(entry.id)
     await session.execute(
-        _table(EntryRow).insert().values(
+        _table(EntryRow)
+        .insert()
+        .values(
             id=entry_id,
             posted_at=entry.posted_at,
             memo=entry.memo,
