@@ -21,3 +21,5 @@ class Settings(ServiceSettings):
     idempotency_lease_s: float = Field(60.0, gt=0)
     #: How often expired keys are purged.
     idempotency_purge_interval_s: float = Field(3600.0, gt=0)
+    #: A TTF font with Hangul for donation receipts; empty: English receipts (see service/receipts.py).
+    receipt_font: str = ""

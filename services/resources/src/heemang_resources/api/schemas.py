@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -186,3 +186,127 @@ class SupportHistory(BaseModel):
     totals: SupportTotals
     items: list[AllocationRead]
     next_cursor: str | None = None
+
+
+class DonorCreate(BaseModel):
+    """Register a sponsor (후원자 등록)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["individual", "company"]
+    name: str = Field(min_length=1, max_length=200, examples=["홍길동", "(주)희망건설"])
+    sponsorship: Literal["regular", "one_off"] = Field(description="정기 regular / 일시 one-off")
+    hall_of_fame: bool = Field(False, description="Opted in to the donors' hall of fame")
+
+
+class DonorRead(BaseModel):
+    id: uuid.UUID
+    kind: str
+    name: str = Field(description="Masked for individuals (홍*동); companies in full")
+    sponsorship: str
+    hall_of_fame: bool
+    created_at: datetime
+
+
+class DonorPage(BaseModel):
+    items: list[DonorRead]
+    next_cursor: str | None = None
+
+
+class HallOfFameEntry(BaseModel):
+    name: str
+    kind: str
+    donations: int
+    total: int
+
+
+class CampaignCreate(BaseModel):
+    """Open a fundraising campaign (모금 캠페인)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["희망2021 나눔캠페인"])
+    starts_on: date
+    ends_on: date
+    goal: KRW
+
+
+class CampaignRead(BaseModel):
+    """Progress split like the 희망2021 table: cash general / designated, goods."""
+
+    id: uuid.UUID
+    name: str
+    starts_on: date
+    ends_on: date
+    goal: int
+    raised: int
+    cash: int
+    cash_general: int
+    cash_designated: int
+    goods: int
+    progress_percent: str = Field(description="To a tenth of a percent, e.g. 174.2")
+    goal_reached_on: date | None
+
+
+class CampaignPage(BaseModel):
+    items: list[CampaignRead]
+    next_cursor: str | None = None
+
+
+class DonationCreate(BaseModel):
+    """Record a donation (성금/성품 접수): cash general or designated, or goods at appraised value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    form: Literal["cash", "goods"]
+    designation: Literal["general", "household", "programme"] = "general"
+    amount: KRW = Field(description="KRW; for goods the appraised value (환가)")
+    received_on: date
+    donor_id: uuid.UUID | None = Field(None, description="None for an anonymous gift (no receipt)")
+    campaign_id: uuid.UUID | None = None
+    household_id: uuid.UUID | None = Field(None, description="Required for designation=household")
+    programme: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.\-]{1,100}$", description="For designation=programme"
+    )
+    goods_description: str | None = Field(None, max_length=300)
+
+
+class DonationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    donor_id: uuid.UUID | None
+    campaign_id: uuid.UUID | None
+    form: str
+    designation: str
+    designated_household_id: uuid.UUID | None
+    designated_programme: str | None
+    amount: int
+    goods_description: str | None
+    received_on: date
+    fund: str
+    entry_id: uuid.UUID
+    receipt_serial: str | None
+    created_at: datetime
+
+
+class DonationPage(BaseModel):
+    items: list[DonationRead]
+    next_cursor: str | None = None
+
+
+class UseLineRead(BaseModel):
+    purpose: str = Field(description="Where the money went, e.g. disbursed:care-sos")
+    amount: int
+    movements: int
+
+
+class UseReportRead(BaseModel):
+    """지정기탁 사용 보고: how the designated fund was spent, without naming any recipient."""
+
+    donation_id: uuid.UUID
+    donated: int
+    designated_to: str = Field(description="'a household' or the programme's code")
+    fund_received: int
+    spent: list[UseLineRead]
+    remaining: int

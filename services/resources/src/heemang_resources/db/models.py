@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -135,3 +136,60 @@ class Allocation(Base):
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     delivery_entry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class Donor(Base):
+    """A sponsor (후원자): an individual or a company, regular (정기) or one-off (일시)."""
+
+    __tablename__ = "donors"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # individual | company
+    name: Mapped[str] = mapped_column(String(200))
+    sponsorship: Mapped[str] = mapped_column(String(20))  # regular | one_off
+    hall_of_fame: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class Campaign(Base):
+    """A fundraising campaign; amounts in KRW. `goal_reached_on` is set once, with the event."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    goal: Mapped[int] = mapped_column(BigInteger)
+    goal_reached_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class Donation(Base):
+    """A gift (성금 cash or 성품 goods at appraised value) and the entry that booked it."""
+
+    __tablename__ = "donations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    donor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("donors.id"), index=True)
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    form: Mapped[str] = mapped_column(String(10))  # cash | goods
+    designation: Mapped[str] = mapped_column(String(20))  # general | household | programme
+    designated_household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    designated_programme: Mapped[str | None] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    goods_description: Mapped[str | None] = mapped_column(String(300))
+    received_on: Mapped[date] = mapped_column(Date, index=True)
+    fund: Mapped[str] = mapped_column(String(200))
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    receipt_serial: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReceiptCounter(Base):
+    """The last receipt serial number issued per year (locked while issuing)."""
+
+    __tablename__ = "receipt_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
