@@ -310,3 +310,102 @@ class UseReportRead(BaseModel):
     fund_received: int
     spent: list[UseLineRead]
     remaining: int
+
+
+class VoucherProgrammeCreate(BaseModel):
+    """Set up a voucher programme (바우처 사업), e.g. 다함께 찬찬찬 side-dish vouchers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,50}$", examples=["chanchan"])
+    name: str = Field(min_length=1, max_length=200, examples=["다함께 찬찬찬 반찬 바우처"])
+    monthly_amount: KRW = Field(examples=[40_000])
+    holiday_bonus: int = Field(0, ge=0, le=MAX_AMOUNT, strict=True, examples=[20_000])
+    budget_line: AccountCode = Field(description="The budget line the top-ups are paid from")
+
+
+class VoucherProgrammeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    monthly_amount: int
+    holiday_bonus: int
+    budget_line: str
+
+
+class VoucherShopCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agency_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,100}$", description="The shop's partner agency id")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class VoucherHolderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    household_id: uuid.UUID
+    dong: str = Field(min_length=1, max_length=50)
+
+
+class VoucherHolderRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    programme: str
+    household_id: uuid.UUID
+    dong: str
+    active: bool
+    balance: int = 0
+
+
+class TopUpCreate(BaseModel):
+    """Run a month's top-up (월 충전): never twice for the same month."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    month: str = Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2026-09"])
+    holiday: bool = Field(False, description="Add the holiday bonus (명절 추가 지원)")
+
+
+class TopUpRead(BaseModel):
+    programme: str
+    month: str
+    holiday: bool
+    holders: int
+    per_holder: int
+    total: int
+
+
+class ChargeCreate(BaseModel):
+    """A member shop charges a holder's voucher (가맹점 결제)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    holder_id: uuid.UUID
+    amount: KRW
+
+
+class ChargeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    programme: str
+    holder_id: uuid.UUID
+    shop: str
+    amount: int
+    month: str
+    entry_id: uuid.UUID
+    charged_at: datetime
+
+
+class UsageMonth(BaseModel):
+    month: str
+    topped_up: int
+    charged: int
+    usage_rate_percent: str = Field(description="charged ÷ topped up, to a tenth of a percent")
+
+
+class VoucherUsageRead(BaseModel):
+    programme: str
+    months: list[UsageMonth]

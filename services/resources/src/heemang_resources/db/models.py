@@ -193,3 +193,65 @@ class ReceiptCounter(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class VoucherProgramme(Base):
+    """A voucher programme, e.g. the side-dish voucher 다함께 찬찬찬."""
+
+    __tablename__ = "voucher_programmes"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    monthly_amount: Mapped[int] = mapped_column(BigInteger)
+    holiday_bonus: Mapped[int] = mapped_column(BigInteger)
+    budget_line: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VoucherHolder(Base):
+    __tablename__ = "voucher_holders"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    programme: Mapped[str] = mapped_column(ForeignKey("voucher_programmes.code"), index=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    dong: Mapped[str] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VoucherShop(Base):
+    """A member shop (가맹점): a partner agency id allowed to charge the programme's wallets."""
+
+    __tablename__ = "voucher_shops"
+
+    programme: Mapped[str] = mapped_column(ForeignKey("voucher_programmes.code"), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class VoucherTopUpRun(Base):
+    """One monthly top-up; the primary key makes a second run for the month impossible."""
+
+    __tablename__ = "voucher_topup_runs"
+
+    programme: Mapped[str] = mapped_column(ForeignKey("voucher_programmes.code"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    holiday: Mapped[bool] = mapped_column(Boolean)
+    holders: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)
+    ran_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VoucherCharge(Base):
+    __tablename__ = "voucher_charges"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    programme: Mapped[str] = mapped_column(String(50))
+    holder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("voucher_holders.id"), index=True)
+    shop: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    month: Mapped[str] = mapped_column(String(7))
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    charged_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_voucher_charges_programme_month", "programme", "month"),)
