@@ -53,6 +53,7 @@ async def test_fifty_parallel_identical_posts_make_one_posting(
     in_flight = [r for r in responses if r.status_code == 409]
     assert completed, statuses
     assert all(r.json()["type"].endswith("idempotency-key-in-flight") for r in in_flight)
+    assert all(r.headers["retry-after"] == "1" and r.json()["retryable"] for r in in_flight)
     # Retrying the in-flight ones once the first finished gives the same bytes.
     retried = await asyncio.gather(
         *[transfer(client, shop, wallet, 7_000, headers=headers) for _ in in_flight]
@@ -147,6 +148,20 @@ async def test_a_stale_in_flight_claim_is_taken_over(
             )
         )
     assert probe.status_code == 201
+    async with transaction(resources.runtime.sessionmaker) as session:  # a fresh claim: still running
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == crashed["Idempotency-Key"])
+            .values(claimed_at=utcnow())
+        )
+    busy = await transfer(client, shop, wallet, 1_000, headers=crashed)
+    assert busy.status_code == 409 and busy.headers["retry-after"] == "1" and busy.json()["retryable"]
+    async with transaction(resources.runtime.sessionmaker) as session:  # its process died
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == crashed["Idempotency-Key"])
+            .values(claimed_at=utcnow() - timedelta(minutes=5))
+        )
     taken_over = await transfer(client, shop, wallet, 1_000, headers=crashed)
     assert taken_over.status_code == 201
     assert await balance(client, wallet) == 8_000

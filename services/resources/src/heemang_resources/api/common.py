@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from heemang_common.auth import Principal, Role
 from heemang_common.deps import get_runtime
 from heemang_common.errors import Invalid
-from heemang_resources.domain.idempotency import KEY_PATTERN, fingerprint
+from heemang_common.problems import problem_response
+from heemang_resources.domain.idempotency import KEY_PATTERN, InFlight, fingerprint
 from heemang_resources.service import idempotency
 from heemang_resources.settings import Settings
 
@@ -61,13 +62,20 @@ async def idempotent(
     runtime = get_runtime(request)
     settings = settings_of(request)
     payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-    claimed = await idempotency.claim(
-        runtime.sessionmaker,
-        principal.subject,
-        key,
-        fingerprint(request.method, request.url.path, payload),
-        timedelta(seconds=settings.idempotency_lease_s),
-    )
+    try:
+        claimed = await idempotency.claim(
+            runtime.sessionmaker,
+            principal.subject,
+            key,
+            fingerprint(request.method, request.url.path, payload),
+            timedelta(seconds=settings.idempotency_lease_s),
+        )
+    except InFlight as busy:
+        response = problem_response(
+            busy.status, busy.problem, busy.title, busy.detail, request, retryable=True
+        )
+        response.headers["Retry-After"] = "1"
+        return response
     if isinstance(claimed, idempotency.Replay):
         return Response(
             claimed.body,

@@ -61,7 +61,7 @@ async def claim(
             if found is None:
                 continue
             return await _existing(session, found, fingerprint, token, now, lease)
-    raise InFlight("the key is changing hands; retry", retry_after_s=1)
+    raise InFlight("the key is changing hands; retry")
 
 
 async def _existing(
@@ -85,7 +85,7 @@ async def _existing(
     if takeover_allowed(stored, now, lease):
         found.token, found.claimed_at = token, now
         return Claimed(token)
-    raise InFlight("A request with this Idempotency-Key is still running; retry shortly.", retry_after_s=1)
+    raise InFlight("A request with this Idempotency-Key is still running; retry shortly.")
 
 
 async def complete(
