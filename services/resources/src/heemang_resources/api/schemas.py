@@ -1,0 +1,411 @@
+"""Request and response schemas (separate from the ORM models and the event models)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from heemang_resources.domain.ledger import MAX_AMOUNT, AccountKind, FundingSource, Side
+
+KRW = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Integer KRW (floats are refused)")]
+AccountCode = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=200, description="Account code, e.g. fund:general", examples=["fund:general"]
+    ),
+]
+
+
+class AccountCreate(BaseModel):
+    """Open an account (계정 개설). The code must have the shape its kind prescribes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: AccountCode
+    kind: AccountKind
+    name: str = Field("", max_length=200, description="A label for people (not personal data)")
+
+
+class AccountRead(BaseModel):
+    code: str
+    kind: AccountKind
+    funding_source: FundingSource | None
+    name: str
+    no_overdraft: bool = Field(description="True for internal accounts, which never go negative")
+    debits: int = Field(description="Σ debit lines, KRW")
+    credits: int = Field(description="Σ credit lines, KRW")
+    balance: int = Field(description="On the account's normal side, KRW")
+    opened_at: datetime
+
+
+class AccountPage(BaseModel):
+    items: list[AccountRead]
+    next_cursor: str | None = None
+
+
+class LineCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: AccountCode
+    side: Side
+    amount: KRW
+
+
+class LineRead(BaseModel):
+    account: str
+    side: Side
+    amount: int
+
+
+class EntryCreate(BaseModel):
+    """A balanced journal entry (분개): Σ debits = Σ credits, one line per account."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "memo": "일반성금 입금",
+                    "lines": [
+                        {"account": "fund:general", "side": "debit", "amount": 100000},
+                        {"account": "ext:donations:cash", "side": "credit", "amount": 100000},
+                    ],
+                }
+            ]
+        },
+    )
+
+    memo: str = Field(max_length=500, description="What the movement is; never personal data")
+    lines: list[LineCreate] = Field(min_length=2, max_length=50)
+
+
+class ReversalCreate(BaseModel):
+    """Undo an entry with its mirror (역분개); the original stays as it was."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memo: str | None = Field(None, max_length=500)
+
+
+class EntryRead(BaseModel):
+    id: uuid.UUID
+    posted_at: datetime
+    memo: str
+    kind: str = Field(description="What posted it: manual, reversal, donation, delivery, charge…")
+    reverses: uuid.UUID | None
+    reversed_by: uuid.UUID | None = None
+    total: int
+    lines: list[LineRead]
+
+
+class EntryPage(BaseModel):
+    items: list[EntryRead]
+    next_cursor: str | None = None
+
+
+class StatementLine(BaseModel):
+    entry_id: uuid.UUID
+    posted_at: datetime
+    memo: str
+    side: Side
+    amount: int
+
+
+class StatementPage(BaseModel):
+    account: AccountRead
+    items: list[StatementLine]
+    next_cursor: str | None = None
+
+
+class TrialBalanceRead(BaseModel):
+    """시산표: Σ debits = Σ credits over every account."""
+
+    accounts: int
+    debits: int
+    credits: int
+    difference: int
+    balanced: bool
+    verified_against_lines: bool
+    mismatched_accounts: list[str]
+    negative_accounts: list[str]
+
+
+class AllocationRead(BaseModel):
+    """An answer to a casework service request (지원 결정) and its delivery."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    request_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    service_code: str = Field(examples=["care_sos.home_care", "emergency.living"])
+    kind: str
+    provider: str
+    quantity: int | None
+    requested_amount: int
+    amount: int = Field(description="KRW approved (0 when rejected)")
+    fund: str | None
+    status: str = Field(description="approved | rejected | delivered")
+    reason: str | None
+    detail: str | None
+    year: int
+    requested_at: datetime
+    decided_at: datetime
+    delivered_at: datetime | None
+    delivery_entry_id: uuid.UUID | None
+
+
+class AllocationPage(BaseModel):
+    items: list[AllocationRead]
+    next_cursor: str | None = None
+
+
+class DeliveryCreate(BaseModel):
+    """Record that an approved allocation reached the household (전달 완료)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=500, description="Not stored in events")
+
+
+class SupportTotals(BaseModel):
+    approved: int
+    delivered: int
+    rejected_requests: int
+
+
+class SupportHistory(BaseModel):
+    """The household's support history (가구별 지원 이력), within the caller's 동."""
+
+    household_id: uuid.UUID
+    totals: SupportTotals
+    items: list[AllocationRead]
+    next_cursor: str | None = None
+
+
+class DonorCreate(BaseModel):
+    """Register a sponsor (후원자 등록)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["individual", "company"]
+    name: str = Field(min_length=1, max_length=200, examples=["홍길동", "(주)희망건설"])
+    sponsorship: Literal["regular", "one_off"] = Field(description="정기 regular / 일시 one-off")
+    hall_of_fame: bool = Field(False, description="Opted in to the donors' hall of fame")
+
+
+class DonorRead(BaseModel):
+    id: uuid.UUID
+    kind: str
+    name: str = Field(description="Masked for individuals (홍*동); companies in full")
+    sponsorship: str
+    hall_of_fame: bool
+    created_at: datetime
+
+
+class DonorPage(BaseModel):
+    items: list[DonorRead]
+    next_cursor: str | None = None
+
+
+class HallOfFameEntry(BaseModel):
+    name: str
+    kind: str
+    donations: int
+    total: int
+
+
+class CampaignCreate(BaseModel):
+    """Open a fundraising campaign (모금 캠페인)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["희망2021 나눔캠페인"])
+    starts_on: date
+    ends_on: date
+    goal: KRW
+
+
+class CampaignRead(BaseModel):
+    """Progress split like the 희망2021 table: cash general / designated, goods."""
+
+    id: uuid.UUID
+    name: str
+    starts_on: date
+    ends_on: date
+    goal: int
+    raised: int
+    cash: int
+    cash_general: int
+    cash_designated: int
+    goods: int
+    progress_percent: str = Field(description="To a tenth of a percent, e.g. 174.2")
+    goal_reached_on: date | None
+
+
+class CampaignPage(BaseModel):
+    items: list[CampaignRead]
+    next_cursor: str | None = None
+
+
+class DonationCreate(BaseModel):
+    """Record a donation (성금/성품 접수): cash general or designated, or goods at appraised value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    form: Literal["cash", "goods"]
+    designation: Literal["general", "household", "programme"] = "general"
+    amount: KRW = Field(description="KRW; for goods the appraised value (환가)")
+    received_on: date
+    donor_id: uuid.UUID | None = Field(None, description="None for an anonymous gift (no receipt)")
+    campaign_id: uuid.UUID | None = None
+    household_id: uuid.UUID | None = Field(None, description="Required for designation=household")
+    programme: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.\-]{1,100}$", description="For designation=programme"
+    )
+    goods_description: str | None = Field(None, max_length=300)
+
+
+class DonationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    donor_id: uuid.UUID | None
+    campaign_id: uuid.UUID | None
+    form: str
+    designation: str
+    designated_household_id: uuid.UUID | None
+    designated_programme: str | None
+    amount: int
+    goods_description: str | None
+    received_on: date
+    fund: str
+    entry_id: uuid.UUID
+    receipt_serial: str | None
+    created_at: datetime
+
+
+class DonationPage(BaseModel):
+    items: list[DonationRead]
+    next_cursor: str | None = None
+
+
+class UseLineRead(BaseModel):
+    purpose: str = Field(description="Where the money went, e.g. disbursed:care-sos")
+    amount: int
+    movements: int
+
+
+class UseReportRead(BaseModel):
+    """지정기탁 사용 보고: how the designated fund was spent, without naming any recipient."""
+
+    donation_id: uuid.UUID
+    donated: int
+    designated_to: str = Field(description="'a household' or the programme's code")
+    fund_received: int
+    spent: list[UseLineRead]
+    remaining: int
+
+
+class VoucherProgrammeCreate(BaseModel):
+    """Set up a voucher programme (바우처 사업), e.g. 다함께 찬찬찬 side-dish vouchers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,50}$", examples=["chanchan"])
+    name: str = Field(min_length=1, max_length=200, examples=["다함께 찬찬찬 반찬 바우처"])
+    monthly_amount: KRW = Field(examples=[40_000])
+    holiday_bonus: int = Field(0, ge=0, le=MAX_AMOUNT, strict=True, examples=[20_000])
+    budget_line: AccountCode = Field(description="The budget line the top-ups are paid from")
+
+
+class VoucherProgrammeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    monthly_amount: int
+    holiday_bonus: int
+    budget_line: str
+
+
+class VoucherShopCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agency_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,100}$", description="The shop's partner agency id")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class VoucherHolderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    household_id: uuid.UUID
+    dong: str = Field(min_length=1, max_length=50)
+
+
+class VoucherHolderRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    programme: str
+    household_id: uuid.UUID
+    dong: str
+    active: bool
+    balance: int = 0
+
+
+class TopUpCreate(BaseModel):
+    """Run a month's top-up (월 충전): never twice for the same month."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    month: str = Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2026-09"])
+    holiday: bool = Field(False, description="Add the holiday bonus (명절 추가 지원)")
+
+
+class TopUpRead(BaseModel):
+    programme: str
+    month: str
+    holiday: bool
+    holders: int
+    per_holder: int
+    total: int
+
+
+class ChargeCreate(BaseModel):
+    """A member shop charges a holder's voucher (가맹점 결제)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    holder_id: uuid.UUID
+    amount: KRW
+
+
+class ChargeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    programme: str
+    holder_id: uuid.UUID
+    shop: str
+    amount: int
+    month: str
+    entry_id: uuid.UUID
+    charged_at: datetime
+
+
+class UsageMonth(BaseModel):
+    month: str
+    topped_up: int
+    charged: int
+    usage_rate_percent: str = Field(description="charged ÷ topped up, to a tenth of a percent")
+
+
+class VoucherUsageRead(BaseModel):
+    programme: str
+    months: list[UsageMonth]

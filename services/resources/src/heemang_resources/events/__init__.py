@@ -1,0 +1,1 @@
+"""What resources consumes (handlers.py); what it publishes is staged by the services."""
