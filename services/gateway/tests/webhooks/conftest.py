@@ -6,14 +6,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks import Webhook
 
 from heemang_common.db import create_engine
-from heemang_common.testing import DatabaseFactory
+from heemang_common.testing import DatabaseFactory, RunningService, serve
 from heemang_gateway.cli import SERVICE_ROOT
+from heemang_gateway.webhooks.receiver import InvalidWebhook, MemoryDedupStore, WebhookReceiver
 
 
 @dataclass
@@ -85,3 +89,72 @@ def resolver() -> StubResolver:
 @pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
+
+
+class Partner:
+    """A partner agency's webhook receiver on a real loopback port: it verifies every
+    delivery with the reference library (standardwebhooks) and our receiver helper, and
+    can be made to fail (``answer``) or be stopped and started again on the same port."""
+
+    def __init__(self) -> None:
+        from heemang_common.broker import free_port
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.secrets: list[str] = []
+        self.answer: int | None = None  # a status to fail with, None = handle it
+        self.effects: list[tuple[str, dict[str, Any]]] = []  # (webhook-id, payload) taking effect
+        self.received: list[dict[str, str]] = []  # headers of every request that arrived
+        self.server: RunningService | None = None
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        async def effect(msg_id: str, payload: dict[str, Any]) -> None:
+            self.effects.append((msg_id, payload))
+
+        @app.post("/hook")
+        async def hook(request: Request) -> Response:
+            body = await request.body()
+            headers = dict(request.headers)
+            self.received.append(headers)
+            if self.answer is not None:
+                return Response(status_code=self.answer)
+            for secret in self.secrets:
+                try:
+                    Webhook(secret).verify(body, headers)
+                    break
+                except Exception:
+                    continue
+            else:
+                return Response(status_code=401)
+            receiver = WebhookReceiver(self.secrets, effect, store=self.store)
+            try:
+                await receiver.receive(headers, body)
+            except InvalidWebhook:
+                return Response(status_code=401)
+            return Response(status_code=204)
+
+        return app
+
+    async def start(self) -> None:
+        self.server = await serve("partner", self.app(), self.port)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+
+    @property
+    def store(self) -> MemoryDedupStore:
+        if not hasattr(self, "_store"):
+            self._store = MemoryDedupStore()
+        return self._store
+
+
+@pytest.fixture
+async def partner() -> AsyncIterator[Partner]:
+    running = Partner()
+    await running.start()
+    yield running
+    await running.stop()
