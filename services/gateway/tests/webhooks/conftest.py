@@ -158,3 +158,17 @@ async def partner() -> AsyncIterator[Partner]:
     await running.start()
     yield running
     await running.stop()
+
+
+@pytest.fixture
+async def make_partner() -> AsyncIterator[Callable[[], Partner]]:
+    """Partners beyond the first (started by the test, stopped here)."""
+    made: list[Partner] = []
+
+    def make() -> Partner:
+        made.append(Partner())
+        return made[-1]
+
+    yield make
+    for running in made:
+        await running.stop()
