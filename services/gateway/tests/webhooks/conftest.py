@@ -103,6 +103,7 @@ class Partner:
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.secrets: list[str] = []
         self.answer: int | None = None  # a status to fail with, None = handle it
+        self.location: str | None = None  # sent with a 3xx answer
         self.effects: list[tuple[str, dict[str, Any]]] = []  # (webhook-id, payload) taking effect
         self.received: list[dict[str, str]] = []  # headers of every request that arrived
         self.server: RunningService | None = None
@@ -119,7 +120,8 @@ class Partner:
             headers = dict(request.headers)
             self.received.append(headers)
             if self.answer is not None:
-                return Response(status_code=self.answer)
+                headers = {"location": self.location} if self.location else None
+                return Response(status_code=self.answer, headers=headers)
             for secret in self.secrets:
                 try:
                     Webhook(secret).verify(body, headers)

@@ -353,3 +353,36 @@ async def test_request_goes_to_the_checked_address_with_host_and_signature(
     assert request.extensions.get("sni_hostname") == "partner.example"
     assert request.headers["webhook-signature"].startswith("v1,")
     assert request.headers["content-type"] == "application/json"
+
+
+async def test_loopback_canary_sees_nothing(
+    sessionmaker: Sessions, clock: Any, resolver: Any, partner: Any, make_partner: Any
+) -> None:
+    """Real sockets this time: with the guard on, a name rebound to loopback and a loopback
+    literal (an endpoint stored while the guard was off) are refused before connecting; with
+    it off (development), a redirect towards the canary is a failure and is not followed."""
+    canary = partner
+    resolver.answers["rebind.example"] = ["127.0.0.1"]
+    rebound = await _endpoint(sessionmaker, clock, url=f"http://rebind.example:{canary.port}/hook")
+    literal = await _endpoint(sessionmaker, clock, url=canary.url)
+    await _enqueue(sessionmaker, rebound, clock)
+    await _enqueue(sessionmaker, literal, clock)
+    async with httpx.AsyncClient() as real:
+        guarded = Dispatcher(sessionmaker, real, DispatchConfig(), resolver=resolver, clock=clock)
+        assert await guarded.run_once() == 2
+    assert canary.received == []
+    for endpoint_id in (rebound, literal):
+        assert "refused target" in ((await _delivery(sessionmaker, endpoint_id)).last_error or "")
+
+    redirector = make_partner()
+    await redirector.start()
+    redirector.answer, redirector.location = 302, canary.url
+    redirecting = await _endpoint(sessionmaker, clock, url=redirector.url)
+    await _enqueue(sessionmaker, redirecting, clock)
+    async with httpx.AsyncClient() as real:
+        development = Dispatcher(
+            sessionmaker, real, DispatchConfig(allow_private_targets=True), resolver=resolver, clock=clock
+        )
+        await development.run_once()
+    assert len(redirector.received) == 1 and canary.received == []
+    assert (await _delivery(sessionmaker, redirecting)).last_status_code == 302
