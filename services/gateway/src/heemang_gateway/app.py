@@ -23,11 +23,16 @@ from heemang_gateway.openapi_merge import MergedOpenApi
 from heemang_gateway.ratelimit import RateLimiter
 from heemang_gateway.settings import Settings
 from heemang_gateway.upstream import Upstreams
+from heemang_gateway.webhooks import context as webhooks_context
+from heemang_gateway.webhooks import router as webhooks_router
+from heemang_gateway.webhooks.handlers import consumer_spec as webhooks_consumer
+from heemang_gateway.webhooks.ssrf import Resolver, system_resolver
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, webhook_resolver: Resolver = system_resolver) -> FastAPI:
     settings = settings or Settings()
     auth_context = AuthContext.from_settings(settings)
+    start_webhooks = webhooks_context.startup(settings, resolver=webhook_resolver)  # partner webhooks
 
     async def start_upstreams(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         client = httpx.AsyncClient(
@@ -42,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(app.state.merged_openapi.keep_fresh(client, runtime.stop_event)),
             asyncio.create_task(live.feed(app.state.live_hub, runtime.bootstrap_servers, runtime.stop_event)),
         ]
+        stop_webhooks = await start_webhooks(runtime)
 
         async def stop() -> None:
             for task in background:
@@ -50,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await client.aclose()
+            await stop_webhooks()
 
         return stop
 
@@ -71,12 +78,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit.router,
             v1.router,
             views.router,
+            webhooks_router.public_router,
+            webhooks_router.router,
             proxy.router,
         ],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
         relay_state_model=RelayState,
-        consumers=[*AUDIT_CONSUMERS],
+        consumers=[*AUDIT_CONSUMERS, webhooks_consumer()],
         on_startup=start_upstreams,
     )
     app.state.auth = auth_context

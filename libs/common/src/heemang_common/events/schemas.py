@@ -45,11 +45,11 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "heemang.hotline.referral.requested.v1": ("intake",),
     "heemang.hotline.checkin.missed.v1": ("casework", "intake"),
     # intake keeps a projection of open cases to route missed check-ins
-    "heemang.casework.case.opened.v1": ("intake",),
-    "heemang.casework.case.stage_changed.v1": ("intake",),
-    "heemang.casework.case.closed.v1": ("hotline", "intake"),
+    "heemang.casework.case.opened.v1": ("gateway", "intake"),
+    "heemang.casework.case.stage_changed.v1": ("gateway", "intake"),
+    "heemang.casework.case.closed.v1": ("gateway", "hotline", "intake"),
     # casework asks resources for cash and in-kind services and records the answers
-    "heemang.casework.service.requested.v1": ("resources",),
+    "heemang.casework.service.requested.v1": ("gateway", "resources"),
     "heemang.resources.allocation.approved.v1": ("casework",),
     "heemang.resources.allocation.rejected.v1": ("casework",),
     "heemang.resources.distribution.delivered.v1": ("casework",),
@@ -59,6 +59,8 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "heemang.intake.household.updated.v1": ("casework", "hotline"),
     # partner webhooks go to the agencies assigned to a case
     "heemang.casework.case.assigned.v1": ("gateway",),
+    "heemang.casework.alert.raised.v1": ("gateway",),
+    "heemang.casework.followup.due.v1": ("gateway",),
     # the gateway keeps the consolidated, hash-chained access log
     "heemang.audit.access.recorded.v1": ("gateway",),
 }
