@@ -10,10 +10,13 @@ from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from heemang_common.runtime import Runtime
 from heemang_gateway.settings import Settings
 from heemang_gateway.webhooks.dispatcher import DispatchConfig, Dispatcher, stop_quietly
+from heemang_gateway.webhooks.repository import DELIVERIES_ADDED
 from heemang_gateway.webhooks.schedule import Clock, DisablePolicy, SystemClock
 from heemang_gateway.webhooks.ssrf import Resolver, system_resolver
 
@@ -39,6 +42,7 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
         poll_interval_s=settings.webhook_poll_interval_s,
         max_retry_after_s=settings.webhook_max_retry_after_s,
         allow_private_targets=settings.webhook_allow_private_targets,
+        log_retention_s=settings.webhook_log_retention_days * 86400,
         disable=DisablePolicy(
             failing_for_s=settings.webhook_disable_after_failing_s,
             exhausted_deliveries=settings.webhook_disable_after_exhausted,
@@ -65,6 +69,13 @@ def startup(
             clock=clock or SystemClock(),
             dispatcher=dispatcher,
         )
+        session_class = runtime.sessionmaker.kw["sync_session_class"]
+
+        def wake_after_commit(session: Session) -> None:
+            if session.info.pop(DELIVERIES_ADDED, False):
+                dispatcher.wake()
+
+        event.listen(session_class, "after_commit", wake_after_commit)
         if settings.webhook_dispatcher_enabled:
             runtime.tasks.append(
                 asyncio.create_task(dispatcher.run(runtime.stop_event), name="webhook-dispatcher")

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import and_, func, or_, select
@@ -55,6 +56,8 @@ class DispatchConfig:
     poll_interval_s: float = 1.0
     max_retry_after_s: float = 36000
     allow_private_targets: bool = False
+    log_retention_s: float = 90 * 86400
+    purge_every_s: float = 3600
     disable: DisablePolicy = field(default_factory=DisablePolicy)
 
 
@@ -100,6 +103,7 @@ class Dispatcher:
         self.rand = rand
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
+        self._next_purge = 0.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -108,6 +112,7 @@ class Dispatcher:
         backoff = self.config.poll_interval_s
         while not stop.is_set():
             try:
+                await self._purge_now_and_then()
                 sent = await self.run_once()
                 backoff = self.config.poll_interval_s
             except (Exception, asyncio.CancelledError) as exc:  # the loop outlives any trouble
@@ -115,7 +120,33 @@ class Dispatcher:
                 log.warning("webhook dispatcher iteration failed: %r", exc, exc_info=True)
                 sent, backoff = 0, min(backoff * 2, 30.0)
             if not sent:
-                await self._sleep(stop, backoff)
+                await self._sleep(stop, await self._idle_for(backoff))
+
+    async def _idle_for(self, longest: float) -> float:
+        """Until the next head delivery falls due or its lease ends (a retry in 5 s is not
+        left to the poll), at most ``longest``; new deliveries wake the loop on commit."""
+        stmt = select(WebhookDelivery.next_attempt_at, WebhookDelivery.lease_until).where(
+            WebhookDelivery.status == repo.PENDING, WebhookDelivery.seq == self._head()
+        )
+        try:
+            async with self.sessionmaker() as session:
+                rows = (await session.execute(stmt)).all()
+        except Exception:
+            return longest
+        if not rows:
+            return longest
+        due = min(max(at, lease or at) for at, lease in rows)
+        return min(longest, max((due - self.clock.now()).total_seconds(), 0.01))
+
+    @staticmethod
+    def _head() -> Any:
+        """The seq of the oldest pending delivery of the row's endpoint (correlated)."""
+        other = aliased(WebhookDelivery)
+        return (
+            select(func.min(other.seq))
+            .where(other.endpoint_id == WebhookDelivery.endpoint_id, other.status == repo.PENDING)
+            .scalar_subquery()
+        )
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
@@ -126,6 +157,16 @@ class Dispatcher:
                 waiter.cancel()
             self._wake.clear()
 
+    async def _purge_now_and_then(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + self.config.purge_every_s
+        before = self.clock.now() - timedelta(seconds=self.config.log_retention_s)
+        async with transaction(self.sessionmaker) as session:
+            purged = await repo.purge_finished(session, before)
+        if purged:
+            log.info("purged %d finished webhook deliveries older than the log retention", purged)
+
     async def run_once(self) -> int:
         """Claim the due heads and send them concurrently; the number sent."""
         claims = await self.claim()
@@ -135,12 +176,6 @@ class Dispatcher:
 
     async def claim(self) -> list[Claim]:
         now = self.clock.now()
-        other = aliased(WebhookDelivery)
-        earlier_pending = (
-            select(func.min(other.seq))
-            .where(other.endpoint_id == WebhookDelivery.endpoint_id, other.status == repo.PENDING)
-            .scalar_subquery()
-        )
         stmt = (
             select(WebhookDelivery, WebhookEndpoint)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
@@ -148,7 +183,7 @@ class Dispatcher:
                 WebhookDelivery.status == repo.PENDING,
                 WebhookDelivery.next_attempt_at <= now,
                 or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-                and_(WebhookEndpoint.enabled.is_(True), WebhookDelivery.seq == earlier_pending),
+                and_(WebhookEndpoint.enabled.is_(True), WebhookDelivery.seq == self._head()),
             )
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.seq)
             .limit(self.config.batch_size)

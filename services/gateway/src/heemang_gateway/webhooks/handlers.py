@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from heemang_common.events import Event, topics
 from heemang_common.events.casework import CaseAssigned
 from heemang_common.events.envelope import utcnow
+from heemang_common.consumer import Handler
 from heemang_common.runtime import ConsumerSpec
 from heemang_gateway.webhooks import repository as repo
 from heemang_gateway.webhooks.payloads import BY_SOURCE
@@ -27,6 +28,6 @@ async def handle_case_event(event: Event, session: AsyncSession) -> None:
 
 
 def consumer_spec() -> ConsumerSpec:
-    handlers = {source: handle_case_event for source in BY_SOURCE}
+    handlers: dict[str, Handler] = {source: handle_case_event for source in BY_SOURCE}
     handlers[CaseAssigned.type_name()] = handle_case_assigned
     return ConsumerSpec(name=CONSUMER_NAME, topics=[topics.CASEWORK_CASE], handlers=handlers)

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_common.auth import Principal, Role
-from heemang_common.errors import Conflict, Forbidden, Invalid, NotFound
+from heemang_common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from heemang_common.events import Event
 from heemang_common.events.casework import CaseAssigned
 from heemang_gateway.webhooks import payloads
@@ -28,6 +28,15 @@ from heemang_gateway.webhooks.signing import generate_secret
 
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 MAX_REPLAY = 10_000
+MAX_PENDING_TESTS = 5  # test events waiting per endpoint (the button cannot flood a partner)
+#: session.info flag: deliveries were added; the dispatcher is woken after the commit.
+DELIVERIES_ADDED = "heemang.webhooks.deliveries_added"
+
+
+class TooMany(DomainError):
+    status = 429
+    problem = "too-many-requests"
+    title = "Too many requests"
 
 
 def new_message_id() -> str:
@@ -199,7 +208,10 @@ async def insert_delivery(
         .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
     )
     result = await session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    added = bool(getattr(result, "rowcount", 0))
+    if added:
+        session.info[DELIVERIES_ADDED] = True
+    return added
 
 
 async def record_assignment(session: AsyncSession, event: CaseAssigned) -> None:
@@ -251,6 +263,17 @@ async def add_test_delivery(
 ) -> WebhookDelivery:
     if not endpoint.enabled:
         raise Conflict("The endpoint is disabled; enable it before sending a test event.")
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.event_type == payloads.TEST_EVENT,
+            WebhookDelivery.status == PENDING,
+        )
+    )
+    if (waiting or 0) >= MAX_PENDING_TESTS:
+        raise TooMany(f"{MAX_PENDING_TESTS} test events are already waiting for this endpoint.")
     event_id = f"test-{uuid.uuid4().hex}"
     await insert_delivery(
         session,
@@ -316,8 +339,9 @@ async def get_delivery(
     return delivery, endpoint
 
 
-def requeue(delivery: WebhookDelivery, now: datetime) -> None:
+def requeue(session: AsyncSession, delivery: WebhookDelivery, now: datetime) -> None:
     """Send again from the start of the schedule, with the same webhook-id."""
+    session.info[DELIVERIES_ADDED] = True
     delivery.status = PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = now
@@ -351,5 +375,22 @@ async def replay_range(
     if len(rows) > MAX_REPLAY:
         raise Conflict(f"More than {MAX_REPLAY} deliveries in that range; replay a shorter one.")
     for delivery in rows:
-        requeue(delivery, now)
+        requeue(session, delivery, now)
     return len(rows)
+
+
+async def purge_finished(session: AsyncSession, before: datetime, limit: int = 1000) -> int:
+    """Drop finished deliveries (and their attempts) older than the log's retention."""
+    seqs = list(
+        (
+            await session.execute(
+                select(WebhookDelivery.seq)
+                .where(WebhookDelivery.status != PENDING, WebhookDelivery.finished_at < before)
+                .limit(limit)
+            )
+        ).scalars()
+    )
+    if seqs:
+        await session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_seq.in_(seqs)))
+        await session.execute(delete(WebhookDelivery).where(WebhookDelivery.seq.in_(seqs)))
+    return len(seqs)

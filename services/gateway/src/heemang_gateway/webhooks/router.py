@@ -398,7 +398,7 @@ async def replay_delivery(
         raise Conflict("The endpoint is disabled; enable it before replaying.")
     if delivery.status == repo.PENDING:
         raise Conflict("The delivery is still pending; it will be sent on its schedule.")
-    repo.requeue(delivery, ctx.clock.now())
+    repo.requeue(session, delivery, ctx.clock.now())
     return _delivery_out(delivery, [])
 
 

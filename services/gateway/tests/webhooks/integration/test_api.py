@@ -67,7 +67,9 @@ async def gateway(database: str, broker: EmbeddedBroker) -> AsyncIterator[Runnin
         bootstrap=broker.bootstrap_servers,
         webhook_allow_private_targets=True,  # the partner receiver listens on loopback
         webhook_retry_schedule_s=[0, 0.2, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4],
-        webhook_poll_interval_s=0.05,
+        # A long poll: new deliveries wake the dispatcher on commit, and retries are slept
+        # for exactly until they fall due; these tests would time out otherwise.
+        webhook_poll_interval_s=30,
         webhook_timeout_s=2,
     )
     running = await serve("gateway", create_app(settings), settings.port)
@@ -411,3 +413,19 @@ def test_timeout_setting_is_capped_at_30_s() -> None:
         36000,
         36000,
     ]
+
+
+async def test_test_button_cannot_flood(client: httpx.AsyncClient, partner: Any) -> None:
+    agency = _agency()
+    endpoint = await _register(client, agency, partner.url)
+    partner.answer = 503  # nothing gets through, so test events pile up
+    statuses = [
+        (
+            await client.post(f"/webhooks/endpoints/{endpoint['id']}/test", headers=_partner(agency))
+        ).status_code
+        for _ in range(7)
+    ]
+    assert statuses[:5] == [202] * 5 and statuses[5:] == [429, 429]
+    await client.post(
+        f"/webhooks/endpoints/{endpoint['id']}/disable", headers=_partner(agency)
+    )  # stop retrying

@@ -386,3 +386,18 @@ async def test_loopback_canary_sees_nothing(
         await development.run_once()
     assert len(redirector.received) == 1 and canary.received == []
     assert (await _delivery(sessionmaker, redirecting)).last_status_code == 302
+
+
+async def test_finished_deliveries_are_purged_after_the_retention(
+    sessionmaker: Sessions, clock: Any, resolver: Any, recorder: Any
+) -> None:
+    endpoint_id = await _endpoint(sessionmaker, clock)
+    await _enqueue(sessionmaker, endpoint_id, clock, n=2)
+    await _dispatcher(sessionmaker, recorder, clock, resolver).run_once()  # the head only
+    async with transaction(sessionmaker) as session:
+        assert await repo.purge_finished(session, clock.now() - timedelta(days=1)) == 0
+        assert await repo.purge_finished(session, clock.now() + timedelta(seconds=1)) == 1
+    async with sessionmaker() as session:
+        left = (await session.execute(select(WebhookDelivery.status))).scalars().all()
+        attempts = (await session.execute(select(WebhookAttempt))).scalars().all()
+    assert left == ["pending"] and attempts == []
