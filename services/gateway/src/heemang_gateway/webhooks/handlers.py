@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from heemang_common.consumer import Handler
 from heemang_common.events import Event, topics
 from heemang_common.events.casework import CaseAssigned
 from heemang_common.events.envelope import utcnow
-from heemang_common.consumer import Handler
 from heemang_common.runtime import ConsumerSpec
 from heemang_gateway.webhooks import repository as repo
 from heemang_gateway.webhooks.payloads import BY_SOURCE
