@@ -25,8 +25,39 @@ from heemang_gateway.webhooks.ssrf import UnsafeTarget, check_target
 TAG = "webhooks"
 MANAGERS = (Role.DISTRICT_ADMIN, Role.PARTNER_AGENCY)
 
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every Heemang error is rendered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    correlation_id: str | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+    }
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("The body is not JSON"),
+    401: _problem("No valid gateway token"),
+    403: _problem("The role may not manage webhooks, or not for that agency"),
+    404: _problem("No such endpoint or delivery within the caller's agency"),
+    409: _problem("The endpoint is disabled, or the delivery is still pending"),
+    422: _problem("Invalid input, including a refused (private or loopback) URL"),
+    429: _problem("Too many test events waiting for the endpoint"),
+}
+
 public_router = APIRouter(prefix="/webhooks", tags=[TAG])
-router = APIRouter(prefix="/webhooks", tags=[TAG], dependencies=[require_roles(*MANAGERS)])
+router = APIRouter(
+    prefix="/webhooks", tags=[TAG], dependencies=[require_roles(*MANAGERS)], responses=PROBLEMS
+)
 
 AgencyCode = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z_.-]+$")]
 DeliveryStatus = Literal["pending", "delivered", "failed", "cancelled"]
