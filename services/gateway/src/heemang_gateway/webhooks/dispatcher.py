@@ -236,15 +236,21 @@ class Dispatcher:
         }
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         try:
-            reply = await self.client.post(
-                url.copy_with(host=target.address),  # the checked address, not a fresh lookup
-                content=claim.body,
-                headers=headers,
-                extensions=extensions,
-                timeout=self.config.timeout_s,
-                follow_redirects=False,
-            )
-        except httpx.TimeoutException:
+            # The timeout bounds the whole exchange (httpx's applies per read, which a
+            # server dripping bytes could stretch), and the answer's body is never read:
+            # the status and headers are all we need, and a partner cannot make us buffer.
+            async with asyncio.timeout(self.config.timeout_s):
+                request = self.client.build_request(
+                    "POST",
+                    url.copy_with(host=target.address),  # the checked address, not a new lookup
+                    content=claim.body,
+                    headers=headers,
+                    extensions=extensions,
+                    timeout=self.config.timeout_s,
+                )
+                reply = await self.client.send(request, stream=True, follow_redirects=False)
+                await reply.aclose()
+        except (TimeoutError, httpx.TimeoutException):
             return answer(None, {}, f"no answer within {self.config.timeout_s:g} s")
         except httpx.HTTPError as exc:
             return answer(None, {}, f"{type(exc).__name__}: {str(exc)[:200]}")

@@ -401,3 +401,27 @@ async def test_finished_deliveries_are_purged_after_the_retention(
         left = (await session.execute(select(WebhookDelivery.status))).scalars().all()
         attempts = (await session.execute(select(WebhookAttempt))).scalars().all()
     assert left == ["pending"] and attempts == []
+
+
+async def test_a_hanging_partner_is_cut_off_at_the_timeout(
+    sessionmaker: Sessions, clock: Any, resolver: Any, partner: Any
+) -> None:
+    partner.delay_s = 4  # hangs well beyond the timeout (short only so the teardown is quick)
+    endpoint_id = await _endpoint(sessionmaker, clock, url=partner.url)
+    await _enqueue(sessionmaker, endpoint_id, clock)
+    async with httpx.AsyncClient() as real:
+        dispatcher = Dispatcher(
+            sessionmaker,
+            real,
+            DispatchConfig(allow_private_targets=True, timeout_s=0.5),
+            resolver=resolver,
+            clock=clock,
+        )
+        began = asyncio.get_running_loop().time()
+        await dispatcher.run_once()
+        took = asyncio.get_running_loop().time() - began
+    assert took < 3
+    delivery = await _delivery(sessionmaker, endpoint_id)
+    assert delivery.status == repo.PENDING and delivery.attempts == 1
+    assert "no answer within 0.5 s" in (delivery.last_error or "")
+    partner.delay_s = 0
