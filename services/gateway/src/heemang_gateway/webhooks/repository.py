@@ -214,8 +214,9 @@ async def insert_delivery(
     return added
 
 
-async def record_assignment(session: AsyncSession, event: CaseAssigned) -> None:
-    """Keep the latest assignment of a case (an older one arriving late changes nothing)."""
+async def record_assignment(session: AsyncSession, event: CaseAssigned) -> bool:
+    """Keep the latest assignment of a case; False for an older one arriving late (it
+    changes nothing and is not announced)."""
     data = event.data
     row = await session.get(CaseAgencies, data.case_id, with_for_update=True)
     if row is None:
@@ -225,9 +226,12 @@ async def record_assignment(session: AsyncSession, event: CaseAssigned) -> None:
             )
         )
         await session.flush()
-    elif data.assigned_at >= row.assigned_at:
-        row.agencies = sorted(set(data.agencies))
-        row.assigned_at = data.assigned_at
+        return True
+    if data.assigned_at < row.assigned_at:
+        return False
+    row.agencies = sorted(set(data.agencies))
+    row.assigned_at = data.assigned_at
+    return True
 
 
 async def fan_out(session: AsyncSession, event: Event, now: datetime) -> int:
