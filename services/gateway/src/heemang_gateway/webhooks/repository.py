@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,6 +25,8 @@ from heemang_gateway.webhooks.models import (
     WebhookNotice,
 )
 from heemang_gateway.webhooks.signing import generate_secret
+
+SelectT = TypeVar("SelectT", bound=Select)
 
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 MAX_REPLAY = 10_000
@@ -59,7 +61,7 @@ def agency_for(principal: Principal, requested: str | None) -> str:
     return requested
 
 
-def scoped(stmt: Select[Any], principal: Principal) -> Select[Any]:
+def scoped(stmt: SelectT, principal: Principal) -> SelectT:
     """Object-level authorization: a partner sees its agency's endpoints only."""
     if principal.role == Role.PARTNER_AGENCY:
         return stmt.where(WebhookEndpoint.agency_id == (principal.agency_id or ""))
@@ -164,6 +166,22 @@ def enable_endpoint(endpoint: WebhookEndpoint, now: datetime) -> None:
     endpoint.failing_since = None
     endpoint.exhausted_in_row = 0
     endpoint.updated_at = now
+
+
+async def all_notices(
+    session: AsyncSession, principal: Principal, *, before_id: int | None, limit: int
+) -> list[tuple[WebhookNotice, str]]:
+    """Notices of the endpoints the caller manages, newest first, with the agency."""
+    stmt = scoped(
+        select(WebhookNotice, WebhookEndpoint.agency_id).join(
+            WebhookEndpoint, WebhookEndpoint.id == WebhookNotice.endpoint_id
+        ),
+        principal,
+    )
+    if before_id:
+        stmt = stmt.where(WebhookNotice.id < before_id)
+    rows = (await session.execute(stmt.order_by(WebhookNotice.id.desc()).limit(limit))).all()
+    return [(notice, agency) for notice, agency in rows]
 
 
 async def notices(session: AsyncSession, endpoint_id: uuid.UUID, limit: int = 20) -> list[WebhookNotice]:

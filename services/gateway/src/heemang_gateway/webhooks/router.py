@@ -112,6 +112,17 @@ class NoticeOut(BaseModel):
     created_at: datetime
 
 
+class NoticeListItem(NoticeOut):
+    id: int
+    endpoint_id: uuid.UUID
+    agency_id: str
+
+
+class NoticePage(BaseModel):
+    items: list[NoticeListItem]
+    next_cursor: str | None
+
+
 class EndpointOut(BaseModel):
     id: uuid.UUID
     agency_id: str
@@ -455,3 +466,31 @@ async def replay_range(
         session, endpoint, since=body.since, until=body.until, statuses=statuses, now=ctx.clock.now()
     )
     return {"requeued": count}
+
+
+@router.get(
+    "/notices",
+    response_model=NoticePage,
+    summary="웹훅 알림: endpoints switched off (410 or failing), newest first",
+)
+async def list_notices(
+    principal: PrincipalDep,
+    session: SessionDep,
+    cursor: int | None = Query(None, ge=1, description="next_cursor of the previous page"),
+    limit: int = Query(50, ge=1, le=200),
+) -> NoticePage:
+    rows = await repo.all_notices(session, principal, before_id=cursor, limit=limit)
+    return NoticePage(
+        items=[
+            NoticeListItem(
+                id=n.id,
+                endpoint_id=n.endpoint_id,
+                agency_id=agency,
+                kind=n.kind,
+                message=n.message,
+                created_at=n.created_at,
+            )
+            for n, agency in rows
+        ],
+        next_cursor=str(rows[-1][0].id) if len(rows) == limit else None,
+    )

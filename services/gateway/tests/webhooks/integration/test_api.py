@@ -429,3 +429,24 @@ async def test_test_button_cannot_flood(client: httpx.AsyncClient, partner: Any)
     await client.post(
         f"/webhooks/endpoints/{endpoint['id']}/disable", headers=_partner(agency)
     )  # stop retrying
+
+
+async def test_gone_endpoint_shows_up_in_notices(client: httpx.AsyncClient, partner: Any) -> None:
+    agency = _agency()
+    endpoint = await _register(client, agency, partner.url)
+    partner.answer = 410
+    await client.post(f"/webhooks/endpoints/{endpoint['id']}/test", headers=_partner(agency))
+
+    async def noticed() -> list[dict[str, Any]] | None:
+        reply = await client.get("/webhooks/notices", headers=_partner(agency))
+        items: list[dict[str, Any]] = reply.json()["items"]
+        return items or None
+
+    (notice,) = await eventually(noticed, timeout_s=10)
+    assert notice["endpoint_id"] == endpoint["id"] and notice["kind"] == "endpoint_disabled"
+    admin = await client.get("/webhooks/notices", headers=TEST_MINT.headers("district_admin"))
+    assert notice["id"] in {n["id"] for n in admin.json()["items"]}
+    other = await client.get("/webhooks/notices", headers=_partner(_agency()))
+    assert other.json()["items"] == []
+    read = await client.get(f"/webhooks/endpoints/{endpoint['id']}", headers=_partner(agency))
+    assert not read.json()["enabled"] and read.json()["notices"][0]["message"].endswith("was disabled.")
