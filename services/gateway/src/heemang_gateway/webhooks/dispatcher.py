@@ -38,6 +38,7 @@ from heemang_gateway.webhooks.schedule import (
     retry_after_s,
     retry_delay,
 )
+from heemang_gateway.webhooks.secret_box import PLAIN, SecretBox
 from heemang_gateway.webhooks.signing import sign_headers
 from heemang_gateway.webhooks.ssrf import Resolver, UnsafeTarget, check_target, system_resolver
 
@@ -94,6 +95,7 @@ class Dispatcher:
         clock: Clock | None = None,
         rand: Callable[[], float] = random.random,
         owner: str | None = None,
+        secret_box: SecretBox = PLAIN,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.client = client
@@ -102,6 +104,7 @@ class Dispatcher:
         self.clock: Clock = clock or SystemClock()
         self.rand = rand
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self.secret_box = secret_box
         self._wake = asyncio.Event()
         self._next_purge = 0.0
 
@@ -201,7 +204,7 @@ class Dispatcher:
                         message_id=delivery.message_id,
                         endpoint_id=endpoint.id,
                         url=endpoint.url,
-                        secrets=tuple(repo.signing_secrets(endpoint, now)),
+                        secrets=tuple(repo.signing_secrets(endpoint, now, self.secret_box)),
                         body=delivery.body,
                     )
                 )

@@ -24,6 +24,7 @@ from heemang_gateway.webhooks.models import (
     WebhookEndpoint,
     WebhookNotice,
 )
+from heemang_gateway.webhooks.secret_box import PLAIN, SecretBox
 from heemang_gateway.webhooks.signing import generate_secret
 
 SelectT = TypeVar("SelectT", bound=Select)
@@ -77,14 +78,17 @@ async def create_endpoint(
     description: str,
     created_by: str,
     now: datetime,
-) -> WebhookEndpoint:
+    box: SecretBox = PLAIN,
+) -> tuple[WebhookEndpoint, str]:
+    """The new endpoint and its secret (returned in clear once; stored sealed)."""
+    endpoint_id, secret = uuid.uuid4(), generate_secret()
     endpoint = WebhookEndpoint(
-        id=uuid.uuid4(),
+        id=endpoint_id,
         agency_id=agency_id,
         url=url,
         description=description,
         event_types=sorted(set(event_types)),
-        secret=generate_secret(),
+        secret=box.seal(secret, endpoint_id),
         enabled=True,
         exhausted_in_row=0,
         created_by=created_by,
@@ -93,7 +97,7 @@ async def create_endpoint(
     )
     session.add(endpoint)
     await session.flush()
-    return endpoint
+    return endpoint, secret
 
 
 async def get_endpoint(
@@ -128,19 +132,23 @@ async def list_endpoints(
     return list((await session.execute(stmt)).scalars())
 
 
-def rotate_secret(endpoint: WebhookEndpoint, now: datetime, overlap: timedelta) -> str:
-    """A new secret; the old one still signs (alongside) until the overlap ends."""
+def rotate_secret(
+    endpoint: WebhookEndpoint, now: datetime, overlap: timedelta, box: SecretBox = PLAIN
+) -> str:
+    """A new secret (returned in clear); the old one still signs alongside until the
+    overlap ends."""
+    secret = generate_secret()
     endpoint.previous_secret = endpoint.secret if overlap.total_seconds() > 0 else None
     endpoint.previous_secret_until = now + overlap if overlap.total_seconds() > 0 else None
-    endpoint.secret = generate_secret()
+    endpoint.secret = box.seal(secret, endpoint.id)
     endpoint.updated_at = now
-    return endpoint.secret
+    return secret
 
 
-def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    secrets = [endpoint.secret]
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime, box: SecretBox = PLAIN) -> list[str]:
+    secrets = [box.open(endpoint.secret, endpoint.id)]
     if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
-        secrets.append(endpoint.previous_secret)
+        secrets.append(box.open(endpoint.previous_secret, endpoint.id))
     return secrets
 
 

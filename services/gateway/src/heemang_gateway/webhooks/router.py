@@ -284,7 +284,7 @@ async def create_endpoint(
 ) -> dict[str, Any]:
     agency = repo.agency_for(principal, body.agency_id)
     url = await _checked_url(body.url, ctx)
-    endpoint = await repo.create_endpoint(
+    endpoint, secret = await repo.create_endpoint(
         session,
         agency_id=agency,
         url=url,
@@ -292,8 +292,9 @@ async def create_endpoint(
         description=body.description,
         created_by=principal.subject,
         now=ctx.clock.now(),
+        box=ctx.secret_box,
     )
-    return {**_endpoint_out(endpoint), "secret": endpoint.secret}
+    return {**_endpoint_out(endpoint), "secret": secret}
 
 
 @router.get("/endpoints", response_model=EndpointPage, summary="웹훅 목록: list endpoints")
@@ -351,7 +352,7 @@ async def rotate_secret(
 ) -> dict[str, Any]:
     endpoint = await repo.get_endpoint(session, principal, endpoint_id, lock=True)
     overlap = timedelta(seconds=body.overlap_s) if body.overlap_s is not None else ctx.secret_overlap
-    secret = repo.rotate_secret(endpoint, ctx.clock.now(), overlap)
+    secret = repo.rotate_secret(endpoint, ctx.clock.now(), overlap, ctx.secret_box)
     return {"secret": secret, "previous_secret_valid_until": endpoint.previous_secret_until}
 
 

@@ -4,7 +4,9 @@ the delivery log and replays (delivered to a real loopback receiver)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from heemang_common.broker import EmbeddedBroker
+from heemang_common.db import create_engine
 from heemang_common.testing import (
     TEST_MINT,
     DatabaseFactory,
@@ -46,6 +50,9 @@ FORBIDDEN_FIELDS = {
 }
 
 
+SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
+
+
 @pytest.fixture(scope="module")
 async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedBroker]:
     embedded = EmbeddedBroker(partitions=2, address_file=tmp_path_factory.mktemp("broker") / "broker.json")
@@ -71,6 +78,7 @@ async def gateway(database: str, broker: EmbeddedBroker) -> AsyncIterator[Runnin
         # for exactly until they fall due; these tests would time out otherwise.
         webhook_poll_interval_s=30,
         webhook_timeout_s=2,
+        webhook_secret_key=SECRET_KEY,  # secrets sealed at rest: every delivery below opens them
     )
     running = await serve("gateway", create_app(settings), settings.port)
     yield running
@@ -151,13 +159,25 @@ async def test_event_types_page_is_public_and_thin(client: httpx.AsyncClient) ->
         assert not FORBIDDEN_FIELDS & set(item["example"]["data"])
 
 
-async def test_register_as_partner(client: httpx.AsyncClient, partner: Any) -> None:
+async def test_register_as_partner(client: httpx.AsyncClient, partner: Any, database: str) -> None:
     agency = _agency()
     created = await _register(client, agency, partner.url)
     assert created["agency_id"] == agency and created["enabled"]
     assert created["secret"].startswith("whsec_")
     read = await client.get(f"/webhooks/endpoints/{created['id']}", headers=_partner(agency))
     assert read.status_code == 200 and "secret" not in read.json()
+    engine = create_engine(database)
+    try:
+        async with engine.connect() as conn:
+            stored = (
+                await conn.execute(
+                    text("SELECT secret FROM webhook_endpoints WHERE id = :id"),
+                    {"id": uuid.UUID(created["id"])},
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    assert stored.startswith("aesgcm1:") and created["secret"] not in stored  # sealed at rest
 
 
 @pytest.mark.parametrize(

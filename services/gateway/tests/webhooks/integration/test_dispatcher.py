@@ -36,7 +36,7 @@ async def _empty(sessionmaker: Sessions) -> None:
 
 async def _endpoint(sessions: Sessions, clock: Any, url: str = "https://partner.example/hook") -> uuid.UUID:
     async with transaction(sessions) as session:
-        endpoint = await repo.create_endpoint(
+        endpoint, _ = await repo.create_endpoint(
             session,
             agency_id=f"ag-{uuid.uuid4().hex[:8]}",
             url=url,

@@ -34,7 +34,7 @@ def _assigned(case_id: uuid.UUID, agencies: list[str], minutes: int = 0) -> Case
 
 
 async def _endpoint(session: AsyncSession, agency: str, types: list[str], clock: Any) -> uuid.UUID:
-    endpoint = await repo.create_endpoint(
+    endpoint, _ = await repo.create_endpoint(
         session,
         agency_id=agency,
         url="https://partner.example/h",
