@@ -75,6 +75,9 @@ class Settings(ServiceSettings):
     webhook_lease_s: float = Field(default=90.0, gt=0)
     webhook_disable_after_failing_s: float = 5 * 24 * 3600
     webhook_disable_after_exhausted: int = Field(default=5, ge=1)
+    webhook_log_retention_days: int = Field(default=90, ge=1)
+    #: base64 of 32 bytes: seals the partners' signing secrets at rest (AES-256-GCM).
+    webhook_secret_key: str = ""
     webhook_secret_overlap_s: float = Field(default=24 * 3600, ge=0, le=7 * 24 * 3600)
 
     @model_validator(mode="after")

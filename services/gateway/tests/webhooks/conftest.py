@@ -3,6 +3,7 @@ stub resolver (DNS is the edge of the world here) and a recording HTTP transport
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,7 @@ class Partner:
         self.secrets: list[str] = []
         self.answer: int | None = None  # a status to fail with, None = handle it
         self.location: str | None = None  # sent with a 3xx answer
+        self.delay_s = 0.0  # a slow (or hanging) partner
         self.effects: list[tuple[str, dict[str, Any]]] = []  # (webhook-id, payload) taking effect
         self.received: list[dict[str, str]] = []  # headers of every request that arrived
         self.server: RunningService | None = None
@@ -119,6 +121,8 @@ class Partner:
             body = await request.body()
             headers = dict(request.headers)
             self.received.append(headers)
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
             if self.answer is not None:
                 headers = {"location": self.location} if self.location else None
                 return Response(status_code=self.answer, headers=headers)

@@ -50,9 +50,9 @@ CONSUMERS: dict[str, tuple[str, ...]] = {
     "heemang.casework.case.closed.v1": ("gateway", "hotline", "intake"),
     # casework asks resources for cash and in-kind services and records the answers
     "heemang.casework.service.requested.v1": ("gateway", "resources"),
-    "heemang.resources.allocation.approved.v1": ("casework",),
-    "heemang.resources.allocation.rejected.v1": ("casework",),
-    "heemang.resources.distribution.delivered.v1": ("casework",),
+    "heemang.resources.allocation.approved.v1": ("casework", "gateway"),
+    "heemang.resources.allocation.rejected.v1": ("casework", "gateway"),
+    "heemang.resources.distribution.delivered.v1": ("casework", "gateway"),
     # household facts (type, protection status, size) for casework's reports and hotline's
     # auto-enrolment of elderly people living alone
     "heemang.intake.household.registered.v1": ("casework", "hotline"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,14 +11,19 @@ from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from heemang_common.runtime import Runtime
 from heemang_gateway.settings import Settings
 from heemang_gateway.webhooks.dispatcher import DispatchConfig, Dispatcher, stop_quietly
+from heemang_gateway.webhooks.repository import DELIVERIES_ADDED
 from heemang_gateway.webhooks.schedule import Clock, DisablePolicy, SystemClock
+from heemang_gateway.webhooks.secret_box import SecretBox
 from heemang_gateway.webhooks.ssrf import Resolver, system_resolver
 
 EXTRAS_KEY = "webhooks"
+log = logging.getLogger("heemang.webhooks")
 
 
 @dataclass
@@ -27,6 +33,7 @@ class WebhooksContext:
     resolver: Resolver
     clock: Clock
     dispatcher: Dispatcher
+    secret_box: SecretBox
 
 
 def dispatch_config(settings: Settings) -> DispatchConfig:
@@ -39,6 +46,7 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
         poll_interval_s=settings.webhook_poll_interval_s,
         max_retry_after_s=settings.webhook_max_retry_after_s,
         allow_private_targets=settings.webhook_allow_private_targets,
+        log_retention_s=settings.webhook_log_retention_days * 86400,
         disable=DisablePolicy(
             failing_for_s=settings.webhook_disable_after_failing_s,
             exhausted_deliveries=settings.webhook_disable_after_exhausted,
@@ -55,8 +63,16 @@ def startup(
     async def start(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         # Redirects are never followed; the per-request timeout is set on each call.
         client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        box = SecretBox(settings.webhook_secret_key)
+        if not box.sealing and settings.environment == "production":
+            log.warning("GATEWAY_WEBHOOK_SECRET_KEY is not set: webhook secrets are stored unsealed")
         dispatcher = Dispatcher(
-            runtime.sessionmaker, client, dispatch_config(settings), resolver=resolver, clock=clock
+            runtime.sessionmaker,
+            client,
+            dispatch_config(settings),
+            resolver=resolver,
+            clock=clock,
+            secret_box=box,
         )
         runtime.extras[EXTRAS_KEY] = WebhooksContext(
             allow_private_targets=settings.webhook_allow_private_targets,
@@ -64,7 +80,15 @@ def startup(
             resolver=resolver,
             clock=clock or SystemClock(),
             dispatcher=dispatcher,
+            secret_box=box,
         )
+        session_class = runtime.sessionmaker.kw["sync_session_class"]
+
+        def wake_after_commit(session: Session) -> None:
+            if session.info.pop(DELIVERIES_ADDED, False):
+                dispatcher.wake()
+
+        event.listen(session_class, "after_commit", wake_after_commit)
         if settings.webhook_dispatcher_enabled:
             runtime.tasks.append(
                 asyncio.create_task(dispatcher.run(runtime.stop_event), name="webhook-dispatcher")

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import and_, func, or_, select
@@ -37,6 +38,7 @@ from heemang_gateway.webhooks.schedule import (
     retry_after_s,
     retry_delay,
 )
+from heemang_gateway.webhooks.secret_box import PLAIN, SecretBox
 from heemang_gateway.webhooks.signing import sign_headers
 from heemang_gateway.webhooks.ssrf import Resolver, UnsafeTarget, check_target, system_resolver
 
@@ -55,6 +57,8 @@ class DispatchConfig:
     poll_interval_s: float = 1.0
     max_retry_after_s: float = 36000
     allow_private_targets: bool = False
+    log_retention_s: float = 90 * 86400
+    purge_every_s: float = 3600
     disable: DisablePolicy = field(default_factory=DisablePolicy)
 
 
@@ -91,6 +95,7 @@ class Dispatcher:
         clock: Clock | None = None,
         rand: Callable[[], float] = random.random,
         owner: str | None = None,
+        secret_box: SecretBox = PLAIN,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.client = client
@@ -99,7 +104,9 @@ class Dispatcher:
         self.clock: Clock = clock or SystemClock()
         self.rand = rand
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self.secret_box = secret_box
         self._wake = asyncio.Event()
+        self._next_purge = 0.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -108,6 +115,7 @@ class Dispatcher:
         backoff = self.config.poll_interval_s
         while not stop.is_set():
             try:
+                await self._purge_now_and_then()
                 sent = await self.run_once()
                 backoff = self.config.poll_interval_s
             except (Exception, asyncio.CancelledError) as exc:  # the loop outlives any trouble
@@ -115,7 +123,33 @@ class Dispatcher:
                 log.warning("webhook dispatcher iteration failed: %r", exc, exc_info=True)
                 sent, backoff = 0, min(backoff * 2, 30.0)
             if not sent:
-                await self._sleep(stop, backoff)
+                await self._sleep(stop, await self._idle_for(backoff))
+
+    async def _idle_for(self, longest: float) -> float:
+        """Until the next head delivery falls due or its lease ends (a retry in 5 s is not
+        left to the poll), at most ``longest``; new deliveries wake the loop on commit."""
+        stmt = select(WebhookDelivery.next_attempt_at, WebhookDelivery.lease_until).where(
+            WebhookDelivery.status == repo.PENDING, WebhookDelivery.seq == self._head()
+        )
+        try:
+            async with self.sessionmaker() as session:
+                rows = (await session.execute(stmt)).all()
+        except Exception:
+            return longest
+        if not rows:
+            return longest
+        due = min(max(at, lease or at) for at, lease in rows)
+        return min(longest, max((due - self.clock.now()).total_seconds(), 0.01))
+
+    @staticmethod
+    def _head() -> Any:
+        """The seq of the oldest pending delivery of the row's endpoint (correlated)."""
+        other = aliased(WebhookDelivery)
+        return (
+            select(func.min(other.seq))
+            .where(other.endpoint_id == WebhookDelivery.endpoint_id, other.status == repo.PENDING)
+            .scalar_subquery()
+        )
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
@@ -126,6 +160,16 @@ class Dispatcher:
                 waiter.cancel()
             self._wake.clear()
 
+    async def _purge_now_and_then(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + self.config.purge_every_s
+        before = self.clock.now() - timedelta(seconds=self.config.log_retention_s)
+        async with transaction(self.sessionmaker) as session:
+            purged = await repo.purge_finished(session, before)
+        if purged:
+            log.info("purged %d finished webhook deliveries older than the log retention", purged)
+
     async def run_once(self) -> int:
         """Claim the due heads and send them concurrently; the number sent."""
         claims = await self.claim()
@@ -135,12 +179,6 @@ class Dispatcher:
 
     async def claim(self) -> list[Claim]:
         now = self.clock.now()
-        other = aliased(WebhookDelivery)
-        earlier_pending = (
-            select(func.min(other.seq))
-            .where(other.endpoint_id == WebhookDelivery.endpoint_id, other.status == repo.PENDING)
-            .scalar_subquery()
-        )
         stmt = (
             select(WebhookDelivery, WebhookEndpoint)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
@@ -148,7 +186,7 @@ class Dispatcher:
                 WebhookDelivery.status == repo.PENDING,
                 WebhookDelivery.next_attempt_at <= now,
                 or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-                and_(WebhookEndpoint.enabled.is_(True), WebhookDelivery.seq == earlier_pending),
+                and_(WebhookEndpoint.enabled.is_(True), WebhookDelivery.seq == self._head()),
             )
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.seq)
             .limit(self.config.batch_size)
@@ -166,7 +204,7 @@ class Dispatcher:
                         message_id=delivery.message_id,
                         endpoint_id=endpoint.id,
                         url=endpoint.url,
-                        secrets=tuple(repo.signing_secrets(endpoint, now)),
+                        secrets=tuple(repo.signing_secrets(endpoint, now, self.secret_box)),
                         body=delivery.body,
                     )
                 )
@@ -201,15 +239,21 @@ class Dispatcher:
         }
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         try:
-            reply = await self.client.post(
-                url.copy_with(host=target.address),  # the checked address, not a fresh lookup
-                content=claim.body,
-                headers=headers,
-                extensions=extensions,
-                timeout=self.config.timeout_s,
-                follow_redirects=False,
-            )
-        except httpx.TimeoutException:
+            # The timeout bounds the whole exchange (httpx's applies per read, which a
+            # server dripping bytes could stretch), and the answer's body is never read:
+            # the status and headers are all we need, and a partner cannot make us buffer.
+            async with asyncio.timeout(self.config.timeout_s):
+                request = self.client.build_request(
+                    "POST",
+                    url.copy_with(host=target.address),  # the checked address, not a new lookup
+                    content=claim.body,
+                    headers=headers,
+                    extensions=extensions,
+                    timeout=self.config.timeout_s,
+                )
+                reply = await self.client.send(request, stream=True, follow_redirects=False)
+                await reply.aclose()
+        except (TimeoutError, httpx.TimeoutException):
             return answer(None, {}, f"no answer within {self.config.timeout_s:g} s")
         except httpx.HTTPError as exc:
             return answer(None, {}, f"{type(exc).__name__}: {str(exc)[:200]}")

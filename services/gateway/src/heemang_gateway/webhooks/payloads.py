@@ -29,6 +29,7 @@ from heemang_common.events.casework import (
     ServiceRequested,
 )
 from heemang_common.events.envelope import EventData
+from heemang_common.events.resources import AllocationApproved, AllocationRejected, DistributionDelivered
 
 TEST_EVENT = "webhook.test.v1"
 
@@ -79,6 +80,24 @@ PARTNER_TYPES: dict[str, PartnerType] = {
             ServiceRequested,
             ("request_id", "case_id", "kind", "requested_at"),
             "A service of the case's plan was requested from resources.",
+        ),
+        PartnerType(
+            "service.approved.v1",
+            AllocationApproved,
+            ("allocation_id", "request_id", "case_id", "approved_at"),
+            "Resources approved a requested service (amount and fund stay internal).",
+        ),
+        PartnerType(
+            "service.rejected.v1",
+            AllocationRejected,
+            ("request_id", "case_id", "rejected_at"),
+            "Resources could not fund a requested service (the reason stays internal).",
+        ),
+        PartnerType(
+            "service.delivered.v1",
+            DistributionDelivered,
+            ("allocation_id", "request_id", "case_id", "delivered_at"),
+            "Support reached the household.",
         ),
         PartnerType(
             "followup.due.v1",

@@ -15,6 +15,7 @@ import binascii
 import hmac
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,7 +87,7 @@ class MemoryDedupStore:
 
     def __init__(self, retention: timedelta = DEDUP_RETENTION) -> None:
         self.retention = retention
-        self._done: dict[str, datetime] = {}
+        self._done: OrderedDict[str, datetime] = OrderedDict()  # oldest first
         self._in_flight: set[str] = set()
 
     def begin(self, msg_id: str, now: datetime) -> bool:
@@ -101,10 +102,14 @@ class MemoryDedupStore:
         self._in_flight.discard(msg_id)
         if succeeded:
             self._done[msg_id] = now
+            self._done.move_to_end(msg_id)
 
     def _expire(self, now: datetime) -> None:
         horizon = now - self.retention
-        for msg_id in [m for m, at in self._done.items() if at < horizon]:
+        while self._done:
+            msg_id, at = next(iter(self._done.items()))
+            if at >= horizon:
+                break
             del self._done[msg_id]
 
 

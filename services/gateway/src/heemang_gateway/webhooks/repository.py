@@ -6,14 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_common.auth import Principal, Role
-from heemang_common.errors import Conflict, Forbidden, Invalid, NotFound
+from heemang_common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from heemang_common.events import Event
 from heemang_common.events.casework import CaseAssigned
 from heemang_gateway.webhooks import payloads
@@ -24,10 +24,22 @@ from heemang_gateway.webhooks.models import (
     WebhookEndpoint,
     WebhookNotice,
 )
+from heemang_gateway.webhooks.secret_box import PLAIN, SecretBox
 from heemang_gateway.webhooks.signing import generate_secret
+
+SelectT = TypeVar("SelectT", bound=Select)
 
 PENDING, DELIVERED, FAILED, CANCELLED = "pending", "delivered", "failed", "cancelled"
 MAX_REPLAY = 10_000
+MAX_PENDING_TESTS = 5  # test events waiting per endpoint (the button cannot flood a partner)
+#: session.info flag: deliveries were added; the dispatcher is woken after the commit.
+DELIVERIES_ADDED = "heemang.webhooks.deliveries_added"
+
+
+class TooMany(DomainError):
+    status = 429
+    problem = "too-many-requests"
+    title = "Too many requests"
 
 
 def new_message_id() -> str:
@@ -50,7 +62,7 @@ def agency_for(principal: Principal, requested: str | None) -> str:
     return requested
 
 
-def scoped(stmt: Select[Any], principal: Principal) -> Select[Any]:
+def scoped(stmt: SelectT, principal: Principal) -> SelectT:
     """Object-level authorization: a partner sees its agency's endpoints only."""
     if principal.role == Role.PARTNER_AGENCY:
         return stmt.where(WebhookEndpoint.agency_id == (principal.agency_id or ""))
@@ -66,14 +78,17 @@ async def create_endpoint(
     description: str,
     created_by: str,
     now: datetime,
-) -> WebhookEndpoint:
+    box: SecretBox = PLAIN,
+) -> tuple[WebhookEndpoint, str]:
+    """The new endpoint and its secret (returned in clear once; stored sealed)."""
+    endpoint_id, secret = uuid.uuid4(), generate_secret()
     endpoint = WebhookEndpoint(
-        id=uuid.uuid4(),
+        id=endpoint_id,
         agency_id=agency_id,
         url=url,
         description=description,
         event_types=sorted(set(event_types)),
-        secret=generate_secret(),
+        secret=box.seal(secret, endpoint_id),
         enabled=True,
         exhausted_in_row=0,
         created_by=created_by,
@@ -82,7 +97,7 @@ async def create_endpoint(
     )
     session.add(endpoint)
     await session.flush()
-    return endpoint
+    return endpoint, secret
 
 
 async def get_endpoint(
@@ -117,19 +132,23 @@ async def list_endpoints(
     return list((await session.execute(stmt)).scalars())
 
 
-def rotate_secret(endpoint: WebhookEndpoint, now: datetime, overlap: timedelta) -> str:
-    """A new secret; the old one still signs (alongside) until the overlap ends."""
+def rotate_secret(
+    endpoint: WebhookEndpoint, now: datetime, overlap: timedelta, box: SecretBox = PLAIN
+) -> str:
+    """A new secret (returned in clear); the old one still signs alongside until the
+    overlap ends."""
+    secret = generate_secret()
     endpoint.previous_secret = endpoint.secret if overlap.total_seconds() > 0 else None
     endpoint.previous_secret_until = now + overlap if overlap.total_seconds() > 0 else None
-    endpoint.secret = generate_secret()
+    endpoint.secret = box.seal(secret, endpoint.id)
     endpoint.updated_at = now
-    return endpoint.secret
+    return secret
 
 
-def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    secrets = [endpoint.secret]
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime, box: SecretBox = PLAIN) -> list[str]:
+    secrets = [box.open(endpoint.secret, endpoint.id)]
     if endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
-        secrets.append(endpoint.previous_secret)
+        secrets.append(box.open(endpoint.previous_secret, endpoint.id))
     return secrets
 
 
@@ -155,6 +174,22 @@ def enable_endpoint(endpoint: WebhookEndpoint, now: datetime) -> None:
     endpoint.failing_since = None
     endpoint.exhausted_in_row = 0
     endpoint.updated_at = now
+
+
+async def all_notices(
+    session: AsyncSession, principal: Principal, *, before_id: int | None, limit: int
+) -> list[tuple[WebhookNotice, str]]:
+    """Notices of the endpoints the caller manages, newest first, with the agency."""
+    stmt = scoped(
+        select(WebhookNotice, WebhookEndpoint.agency_id).join(
+            WebhookEndpoint, WebhookEndpoint.id == WebhookNotice.endpoint_id
+        ),
+        principal,
+    )
+    if before_id:
+        stmt = stmt.where(WebhookNotice.id < before_id)
+    rows = (await session.execute(stmt.order_by(WebhookNotice.id.desc()).limit(limit))).all()
+    return [(notice, agency) for notice, agency in rows]
 
 
 async def notices(session: AsyncSession, endpoint_id: uuid.UUID, limit: int = 20) -> list[WebhookNotice]:
@@ -199,11 +234,15 @@ async def insert_delivery(
         .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
     )
     result = await session.execute(stmt)
-    return bool(getattr(result, "rowcount", 0))
+    added = bool(getattr(result, "rowcount", 0))
+    if added:
+        session.info[DELIVERIES_ADDED] = True
+    return added
 
 
-async def record_assignment(session: AsyncSession, event: CaseAssigned) -> None:
-    """Keep the latest assignment of a case (an older one arriving late changes nothing)."""
+async def record_assignment(session: AsyncSession, event: CaseAssigned) -> bool:
+    """Keep the latest assignment of a case; False for an older one arriving late (it
+    changes nothing and is not announced)."""
     data = event.data
     row = await session.get(CaseAgencies, data.case_id, with_for_update=True)
     if row is None:
@@ -213,9 +252,12 @@ async def record_assignment(session: AsyncSession, event: CaseAssigned) -> None:
             )
         )
         await session.flush()
-    elif data.assigned_at >= row.assigned_at:
-        row.agencies = sorted(set(data.agencies))
-        row.assigned_at = data.assigned_at
+        return True
+    if data.assigned_at < row.assigned_at:
+        return False
+    row.agencies = sorted(set(data.agencies))
+    row.assigned_at = data.assigned_at
+    return True
 
 
 async def fan_out(session: AsyncSession, event: Event, now: datetime) -> int:
@@ -251,6 +293,17 @@ async def add_test_delivery(
 ) -> WebhookDelivery:
     if not endpoint.enabled:
         raise Conflict("The endpoint is disabled; enable it before sending a test event.")
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.event_type == payloads.TEST_EVENT,
+            WebhookDelivery.status == PENDING,
+        )
+    )
+    if (waiting or 0) >= MAX_PENDING_TESTS:
+        raise TooMany(f"{MAX_PENDING_TESTS} test events are already waiting for this endpoint.")
     event_id = f"test-{uuid.uuid4().hex}"
     await insert_delivery(
         session,
@@ -316,8 +369,9 @@ async def get_delivery(
     return delivery, endpoint
 
 
-def requeue(delivery: WebhookDelivery, now: datetime) -> None:
+def requeue(session: AsyncSession, delivery: WebhookDelivery, now: datetime) -> None:
     """Send again from the start of the schedule, with the same webhook-id."""
+    session.info[DELIVERIES_ADDED] = True
     delivery.status = PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = now
@@ -351,5 +405,22 @@ async def replay_range(
     if len(rows) > MAX_REPLAY:
         raise Conflict(f"More than {MAX_REPLAY} deliveries in that range; replay a shorter one.")
     for delivery in rows:
-        requeue(delivery, now)
+        requeue(session, delivery, now)
     return len(rows)
+
+
+async def purge_finished(session: AsyncSession, before: datetime, limit: int = 1000) -> int:
+    """Drop finished deliveries (and their attempts) older than the log's retention."""
+    seqs = list(
+        (
+            await session.execute(
+                select(WebhookDelivery.seq)
+                .where(WebhookDelivery.status != PENDING, WebhookDelivery.finished_at < before)
+                .limit(limit)
+            )
+        ).scalars()
+    )
+    if seqs:
+        await session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_seq.in_(seqs)))
+        await session.execute(delete(WebhookDelivery).where(WebhookDelivery.seq.in_(seqs)))
+    return len(seqs)

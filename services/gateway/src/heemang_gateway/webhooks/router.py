@@ -25,8 +25,39 @@ from heemang_gateway.webhooks.ssrf import UnsafeTarget, check_target
 TAG = "webhooks"
 MANAGERS = (Role.DISTRICT_ADMIN, Role.PARTNER_AGENCY)
 
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every Heemang error is rendered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    correlation_id: str | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+    }
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("The body is not JSON"),
+    401: _problem("No valid gateway token"),
+    403: _problem("The role may not manage webhooks, or not for that agency"),
+    404: _problem("No such endpoint or delivery within the caller's agency"),
+    409: _problem("The endpoint is disabled, or the delivery is still pending"),
+    422: _problem("Invalid input, including a refused (private or loopback) URL"),
+    429: _problem("Too many test events waiting for the endpoint"),
+}
+
 public_router = APIRouter(prefix="/webhooks", tags=[TAG])
-router = APIRouter(prefix="/webhooks", tags=[TAG], dependencies=[require_roles(*MANAGERS)])
+router = APIRouter(
+    prefix="/webhooks", tags=[TAG], dependencies=[require_roles(*MANAGERS)], responses=PROBLEMS
+)
 
 AgencyCode = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[0-9A-Za-z_.-]+$")]
 DeliveryStatus = Literal["pending", "delivered", "failed", "cancelled"]
@@ -79,6 +110,17 @@ class NoticeOut(BaseModel):
     kind: str
     message: str
     created_at: datetime
+
+
+class NoticeListItem(NoticeOut):
+    id: int
+    endpoint_id: uuid.UUID
+    agency_id: str
+
+
+class NoticePage(BaseModel):
+    items: list[NoticeListItem]
+    next_cursor: str | None
 
 
 class EndpointOut(BaseModel):
@@ -242,7 +284,7 @@ async def create_endpoint(
 ) -> dict[str, Any]:
     agency = repo.agency_for(principal, body.agency_id)
     url = await _checked_url(body.url, ctx)
-    endpoint = await repo.create_endpoint(
+    endpoint, secret = await repo.create_endpoint(
         session,
         agency_id=agency,
         url=url,
@@ -250,8 +292,9 @@ async def create_endpoint(
         description=body.description,
         created_by=principal.subject,
         now=ctx.clock.now(),
+        box=ctx.secret_box,
     )
-    return {**_endpoint_out(endpoint), "secret": endpoint.secret}
+    return {**_endpoint_out(endpoint), "secret": secret}
 
 
 @router.get("/endpoints", response_model=EndpointPage, summary="웹훅 목록: list endpoints")
@@ -309,7 +352,7 @@ async def rotate_secret(
 ) -> dict[str, Any]:
     endpoint = await repo.get_endpoint(session, principal, endpoint_id, lock=True)
     overlap = timedelta(seconds=body.overlap_s) if body.overlap_s is not None else ctx.secret_overlap
-    secret = repo.rotate_secret(endpoint, ctx.clock.now(), overlap)
+    secret = repo.rotate_secret(endpoint, ctx.clock.now(), overlap, ctx.secret_box)
     return {"secret": secret, "previous_secret_valid_until": endpoint.previous_secret_until}
 
 
@@ -398,7 +441,7 @@ async def replay_delivery(
         raise Conflict("The endpoint is disabled; enable it before replaying.")
     if delivery.status == repo.PENDING:
         raise Conflict("The delivery is still pending; it will be sent on its schedule.")
-    repo.requeue(delivery, ctx.clock.now())
+    repo.requeue(session, delivery, ctx.clock.now())
     return _delivery_out(delivery, [])
 
 
@@ -424,3 +467,31 @@ async def replay_range(
         session, endpoint, since=body.since, until=body.until, statuses=statuses, now=ctx.clock.now()
     )
     return {"requeued": count}
+
+
+@router.get(
+    "/notices",
+    response_model=NoticePage,
+    summary="웹훅 알림: endpoints switched off (410 or failing), newest first",
+)
+async def list_notices(
+    principal: PrincipalDep,
+    session: SessionDep,
+    cursor: int | None = Query(None, ge=1, description="next_cursor of the previous page"),
+    limit: int = Query(50, ge=1, le=200),
+) -> NoticePage:
+    rows = await repo.all_notices(session, principal, before_id=cursor, limit=limit)
+    return NoticePage(
+        items=[
+            NoticeListItem(
+                id=n.id,
+                endpoint_id=n.endpoint_id,
+                agency_id=agency,
+                kind=n.kind,
+                message=n.message,
+                created_at=n.created_at,
+            )
+            for n, agency in rows
+        ],
+        next_cursor=str(rows[-1][0].id) if len(rows) == limit else None,
+    )

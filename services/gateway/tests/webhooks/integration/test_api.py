@@ -4,7 +4,9 @@ the delivery log and replays (delivered to a real loopback receiver)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from heemang_common.broker import EmbeddedBroker
+from heemang_common.db import create_engine
 from heemang_common.testing import (
     TEST_MINT,
     DatabaseFactory,
@@ -46,6 +50,9 @@ FORBIDDEN_FIELDS = {
 }
 
 
+SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
+
+
 @pytest.fixture(scope="module")
 async def broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedBroker]:
     embedded = EmbeddedBroker(partitions=2, address_file=tmp_path_factory.mktemp("broker") / "broker.json")
@@ -67,8 +74,11 @@ async def gateway(database: str, broker: EmbeddedBroker) -> AsyncIterator[Runnin
         bootstrap=broker.bootstrap_servers,
         webhook_allow_private_targets=True,  # the partner receiver listens on loopback
         webhook_retry_schedule_s=[0, 0.2, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4],
-        webhook_poll_interval_s=0.05,
+        # A long poll: new deliveries wake the dispatcher on commit, and retries are slept
+        # for exactly until they fall due; these tests would time out otherwise.
+        webhook_poll_interval_s=30,
         webhook_timeout_s=2,
+        webhook_secret_key=SECRET_KEY,  # secrets sealed at rest: every delivery below opens them
     )
     running = await serve("gateway", create_app(settings), settings.port)
     yield running
@@ -149,13 +159,25 @@ async def test_event_types_page_is_public_and_thin(client: httpx.AsyncClient) ->
         assert not FORBIDDEN_FIELDS & set(item["example"]["data"])
 
 
-async def test_register_as_partner(client: httpx.AsyncClient, partner: Any) -> None:
+async def test_register_as_partner(client: httpx.AsyncClient, partner: Any, database: str) -> None:
     agency = _agency()
     created = await _register(client, agency, partner.url)
     assert created["agency_id"] == agency and created["enabled"]
     assert created["secret"].startswith("whsec_")
     read = await client.get(f"/webhooks/endpoints/{created['id']}", headers=_partner(agency))
     assert read.status_code == 200 and "secret" not in read.json()
+    engine = create_engine(database)
+    try:
+        async with engine.connect() as conn:
+            stored = (
+                await conn.execute(
+                    text("SELECT secret FROM webhook_endpoints WHERE id = :id"),
+                    {"id": uuid.UUID(created["id"])},
+                )
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    assert stored.startswith("aesgcm1:") and created["secret"] not in stored  # sealed at rest
 
 
 @pytest.mark.parametrize(
@@ -411,3 +433,40 @@ def test_timeout_setting_is_capped_at_30_s() -> None:
         36000,
         36000,
     ]
+
+
+async def test_test_button_cannot_flood(client: httpx.AsyncClient, partner: Any) -> None:
+    agency = _agency()
+    endpoint = await _register(client, agency, partner.url)
+    partner.answer = 503  # nothing gets through, so test events pile up
+    statuses = [
+        (
+            await client.post(f"/webhooks/endpoints/{endpoint['id']}/test", headers=_partner(agency))
+        ).status_code
+        for _ in range(7)
+    ]
+    assert statuses[:5] == [202] * 5 and statuses[5:] == [429, 429]
+    await client.post(
+        f"/webhooks/endpoints/{endpoint['id']}/disable", headers=_partner(agency)
+    )  # stop retrying
+
+
+async def test_gone_endpoint_shows_up_in_notices(client: httpx.AsyncClient, partner: Any) -> None:
+    agency = _agency()
+    endpoint = await _register(client, agency, partner.url)
+    partner.answer = 410
+    await client.post(f"/webhooks/endpoints/{endpoint['id']}/test", headers=_partner(agency))
+
+    async def noticed() -> list[dict[str, Any]] | None:
+        reply = await client.get("/webhooks/notices", headers=_partner(agency))
+        items: list[dict[str, Any]] = reply.json()["items"]
+        return items or None
+
+    (notice,) = await eventually(noticed, timeout_s=10)
+    assert notice["endpoint_id"] == endpoint["id"] and notice["kind"] == "endpoint_disabled"
+    admin = await client.get("/webhooks/notices", headers=TEST_MINT.headers("district_admin"))
+    assert notice["id"] in {n["id"] for n in admin.json()["items"]}
+    other = await client.get("/webhooks/notices", headers=_partner(_agency()))
+    assert other.json()["items"] == []
+    read = await client.get(f"/webhooks/endpoints/{endpoint['id']}", headers=_partner(agency))
+    assert not read.json()["enabled"] and read.json()["notices"][0]["message"].endswith("was disabled.")

@@ -36,7 +36,7 @@ async def _empty(sessionmaker: Sessions) -> None:
 
 async def _endpoint(sessions: Sessions, clock: Any, url: str = "https://partner.example/hook") -> uuid.UUID:
     async with transaction(sessions) as session:
-        endpoint = await repo.create_endpoint(
+        endpoint, _ = await repo.create_endpoint(
             session,
             agency_id=f"ag-{uuid.uuid4().hex[:8]}",
             url=url,
@@ -386,3 +386,42 @@ async def test_loopback_canary_sees_nothing(
         await development.run_once()
     assert len(redirector.received) == 1 and canary.received == []
     assert (await _delivery(sessionmaker, redirecting)).last_status_code == 302
+
+
+async def test_finished_deliveries_are_purged_after_the_retention(
+    sessionmaker: Sessions, clock: Any, resolver: Any, recorder: Any
+) -> None:
+    endpoint_id = await _endpoint(sessionmaker, clock)
+    await _enqueue(sessionmaker, endpoint_id, clock, n=2)
+    await _dispatcher(sessionmaker, recorder, clock, resolver).run_once()  # the head only
+    async with transaction(sessionmaker) as session:
+        assert await repo.purge_finished(session, clock.now() - timedelta(days=1)) == 0
+        assert await repo.purge_finished(session, clock.now() + timedelta(seconds=1)) == 1
+    async with sessionmaker() as session:
+        left = (await session.execute(select(WebhookDelivery.status))).scalars().all()
+        attempts = (await session.execute(select(WebhookAttempt))).scalars().all()
+    assert left == ["pending"] and attempts == []
+
+
+async def test_a_hanging_partner_is_cut_off_at_the_timeout(
+    sessionmaker: Sessions, clock: Any, resolver: Any, partner: Any
+) -> None:
+    partner.delay_s = 4  # hangs well beyond the timeout (short only so the teardown is quick)
+    endpoint_id = await _endpoint(sessionmaker, clock, url=partner.url)
+    await _enqueue(sessionmaker, endpoint_id, clock)
+    async with httpx.AsyncClient() as real:
+        dispatcher = Dispatcher(
+            sessionmaker,
+            real,
+            DispatchConfig(allow_private_targets=True, timeout_s=0.5),
+            resolver=resolver,
+            clock=clock,
+        )
+        began = asyncio.get_running_loop().time()
+        await dispatcher.run_once()
+        took = asyncio.get_running_loop().time() - began
+    assert took < 3
+    delivery = await _delivery(sessionmaker, endpoint_id)
+    assert delivery.status == repo.PENDING and delivery.attempts == 1
+    assert "no answer within 0.5 s" in (delivery.last_error or "")
+    partner.delay_s = 0
