@@ -409,3 +409,151 @@ class UsageMonth(BaseModel):
 class VoucherUsageRead(BaseModel):
     programme: str
     months: list[UsageMonth]
+
+
+FundingAmounts = dict[FundingSource, KRW]
+
+
+class BudgetLineCreate(BaseModel):
+    """Register a budget line (예산 세부사업) of a fiscal year."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,100}$", examples=["care-sos-2026"])
+    name: str = Field(min_length=1, max_length=200, examples=["돌봄SOS센터 운영"])
+    fiscal_year: int = Field(ge=2000, le=2100)
+
+
+class BudgetLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    fiscal_year: int
+
+
+class AppropriationCreate(BaseModel):
+    """Appropriate money to the line by funding source (국비/시비/구비/특), e.g. at 본예산 or 추경."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: FundingAmounts = Field(
+        examples=[{"national": 50_000_000, "city": 30_000_000, "district": 20_000_000}]
+    )
+
+
+class SpendingCreate(BaseModel):
+    """Spend from the line (집행): budget line → disbursed:<purpose>."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: FundingSource
+    amount: KRW
+    purpose: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,60}$", examples=["care-sos"])
+    memo: str = Field("", max_length=500)
+
+
+class ExecutionRowRead(BaseModel):
+    line: str
+    name: str
+    source: FundingSource | None = Field(description="None on a line's total row")
+    budget: int = Field(description="예산액, KRW")
+    executed: int = Field(description="집행액, KRW")
+    balance: int = Field(description="잔액, KRW")
+    rate_percent: str = Field(description="집행률, to a tenth of a percent")
+
+
+class BudgetExecutionRead(BaseModel):
+    fiscal_year: int | None
+    lines: list[ExecutionRowRead]
+    by_source: list[ExecutionRowRead]
+
+
+class AllowanceProgrammeCreate(BaseModel):
+    """Set up an allowance programme (수당), e.g. 보훈예우수당 50,000 KRW a month."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,50}$", examples=["veterans"])
+    name: str = Field(min_length=1, max_length=200, examples=["보훈예우수당"])
+    amount: KRW = Field(examples=[50_000])
+    budget_account: AccountCode = Field(examples=["budget:veterans-2026:district"])
+
+
+class AllowanceProgrammeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    amount: int
+    budget_account: str
+
+
+class EnrolmentCreate(BaseModel):
+    """Enrol a beneficiary with eligibility dates and the account to pay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_ref: str = Field(
+        min_length=1, max_length=100, description="Intake's person id or another stable id"
+    )
+    household_id: uuid.UUID | None = None
+    dong: str = Field(min_length=1, max_length=50)
+    holder_name: str = Field(min_length=1, max_length=100)
+    bank_code: str = Field(pattern=r"^[0-9]{3}$", examples=["004"])
+    account_number: str = Field(pattern=r"^[0-9\-]{6,40}$")
+    eligible_from: date
+    eligible_to: date | None = None
+
+
+class EnrolmentRead(BaseModel):
+    id: uuid.UUID
+    programme: str
+    person_ref: str
+    dong: str
+    holder_name: str = Field(description="Masked")
+    bank_code: str
+    account_number: str = Field(description="Masked: last four digits")
+    eligible_from: date
+    eligible_to: date | None
+
+
+class RunCreate(BaseModel):
+    """Pay everyone eligible on `as_of` who is not yet paid for `period` (지급 실행)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: str = Field(
+        pattern=r"^20[0-9]{2}(-(0[1-9]|1[0-2]|seol|chuseok))?$", examples=["2026-11", "2026-chuseok"]
+    )
+    as_of: date
+
+
+class RunRead(BaseModel):
+    programme: str
+    period: str
+    as_of: date
+    paid_now: int
+    already_paid: int
+    amount_each: int
+    total_now: int
+    entry_id: uuid.UUID | None
+
+
+class RegisterLine(BaseModel):
+    enrolment_id: uuid.UUID
+    person_ref: str
+    holder_name: str = Field(description="Masked")
+    account_number: str = Field(description="Masked")
+    amount: int
+    paid_at: datetime
+
+
+class RegisterRead(BaseModel):
+    """지급 대장: who was paid for the period (masked)."""
+
+    programme: str
+    period: str
+    count: int
+    total: int
+    items: list[RegisterLine]

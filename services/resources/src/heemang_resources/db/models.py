@@ -255,3 +255,59 @@ class VoucherCharge(Base):
     charged_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_voucher_charges_programme_month", "programme", "month"),)
+
+
+class BudgetLine(Base):
+    """A budget line (예산 세부사업) of a fiscal year; its money sits in one ledger account
+    per funding source (`budget:<code>:<source>`)."""
+
+    __tablename__ = "budget_lines"
+
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AllowanceProgramme(Base):
+    """Recurring payments (수당) from a budget line, e.g. 보훈예우수당 50,000 KRW a month."""
+
+    __tablename__ = "allowance_programmes"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    budget_account: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AllowanceEnrolment(Base):
+    """A beneficiary's eligibility with dates, and where the money goes (personal data)."""
+
+    __tablename__ = "allowance_enrolments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    programme: Mapped[str] = mapped_column(ForeignKey("allowance_programmes.code"), index=True)
+    person_ref: Mapped[str] = mapped_column(String(100))
+    household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    dong: Mapped[str] = mapped_column(String(50))
+    holder_name: Mapped[str] = mapped_column(String(100))
+    bank_code: Mapped[str] = mapped_column(String(10))
+    account_number: Mapped[str] = mapped_column(String(40))
+    eligible_from: Mapped[date] = mapped_column(Date)
+    eligible_to: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AllowancePayment(Base):
+    """One person paid for one period: the primary key is what makes a second payment for
+    the same period impossible, whatever crashed or was retried."""
+
+    __tablename__ = "allowance_payments"
+
+    programme: Mapped[str] = mapped_column(ForeignKey("allowance_programmes.code"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), primary_key=True)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allowance_enrolments.id"), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
