@@ -13,7 +13,16 @@ from fastapi import FastAPI
 from heemang_common.db import transaction
 from heemang_common.http import create_service_app
 from heemang_common.runtime import Runtime
-from heemang_resources.api import allocations, allowances, budgets, donations, ledger, reports, vouchers
+from heemang_resources.api import (
+    allocations,
+    allowances,
+    budgets,
+    donations,
+    foodbank,
+    ledger,
+    reports,
+    vouchers,
+)
 from heemang_resources.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_resources.events.handlers import CONSUMERS
 from heemang_resources.service import idempotency
@@ -47,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             vouchers.router,
             budgets.router,
             allowances.router,
+            foodbank.router,
             reports.router,
         ],
         outbox_model=OutboxMessage,

@@ -557,3 +557,78 @@ class RegisterRead(BaseModel):
     count: int
     total: int
     items: list[RegisterLine]
+
+
+class FoodReceiptCreate(BaseModel):
+    """Goods in (입고): donated food with its expiry, at appraised value per unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: str = Field(min_length=1, max_length=100, examples=["쌀 10kg"])
+    unit: str = Field("ea", min_length=1, max_length=20)
+    quantity: int = Field(gt=0, le=1_000_000, strict=True)
+    unit_value: KRW
+    expires_on: date | None = None
+    received_on: date
+    donor_id: uuid.UUID | None = None
+
+
+class FoodLotRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    item: str
+    unit: str
+    quantity: int
+    remaining: int
+    unit_value: int
+    expires_on: date | None
+    received_on: date
+    entry_id: uuid.UUID
+
+
+class FoodIssueCreate(BaseModel):
+    """Goods out (출고) to a household (with its 동) or a facility, first expiring first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(gt=0, le=1_000_000, strict=True)
+    issued_on: date
+    household_id: uuid.UUID | None = None
+    dong: str | None = Field(None, max_length=50)
+    facility: str | None = Field(None, max_length=100)
+
+
+class FoodIssueRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    item: str
+    quantity: int
+    value: int
+    household_id: uuid.UUID | None
+    facility: str | None
+    dong: str | None
+    issued_on: date
+    entry_id: uuid.UUID
+
+
+class StockRead(BaseModel):
+    item: str
+    unit: str
+    quantity: int
+    value: int
+    next_expiry: date | None
+
+
+class FoodServedRead(BaseModel):
+    """이용 실적: people (households) served and value distributed in the period."""
+
+    from_date: date
+    to_date: date
+    households: int
+    facilities: int
+    issues: int
+    quantity: int
+    value: int

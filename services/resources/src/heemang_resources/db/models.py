@@ -311,3 +311,40 @@ class AllowancePayment(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FoodLot(Base):
+    """Goods received by the food bank (푸드뱅크 입고): one lot per item and expiry."""
+
+    __tablename__ = "foodbank_lots"
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= quantity", name="remaining_in_range"),
+        Index("ix_foodbank_lots_item_expiry", "item", "expires_on"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    item: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[int] = mapped_column(Integer)
+    remaining: Mapped[int] = mapped_column(Integer)
+    unit_value: Mapped[int] = mapped_column(BigInteger)
+    expires_on: Mapped[date | None] = mapped_column(Date, index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    donor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("donors.id"))
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class FoodIssue(Base):
+    """Goods handed out (출고) to a household or a facility."""
+
+    __tablename__ = "foodbank_issues"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    item: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInteger)
+    household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    facility: Mapped[str | None] = mapped_column(String(100))
+    dong: Mapped[str | None] = mapped_column(String(50))
+    issued_on: Mapped[date] = mapped_column(Date, index=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
