@@ -111,6 +111,9 @@ async def test_receipts_are_numbered_pdfs(client: httpx.AsyncClient, resources: 
     a, b = first["receipt_serial"], second["receipt_serial"]
     assert a.startswith("HM-2026-") and int(b.rsplit("-", 1)[1]) == int(a.rsplit("-", 1)[1]) + 1
     assert anonymous["receipt_serial"] is None
+    [received] = await _events(resources, "heemang.resources.donation.received.v1", first["id"])
+    assert received["data"]["amount"] == 50_000 and received["data"]["donor_id"] == donor
+    assert "김철수" not in json.dumps(received)
     pdf = await client.get(f"/donations/{first['id']}/receipt.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF") and a in pdf.headers["content-disposition"]

@@ -348,3 +348,20 @@ class FoodIssue(Base):
     dong: Mapped[str | None] = mapped_column(String(50))
     issued_on: Mapped[date] = mapped_column(Date, index=True)
     entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class BalanceShard(Base):
+    """Running totals of a boundary account (a source or a sink), split over shards.
+
+    Boundary accounts may go negative, so nothing needs to lock them, but every donation,
+    delivery or shop charge adds to one of a handful of them (`ext:donations:cash`…): one
+    totals row would serialise all postings behind its row lock. A posting adds its line to
+    one shard picked at random; the account's totals are the sum of its shards."""
+
+    __tablename__ = "ledger_balance_shards"
+    __table_args__ = (CheckConstraint("debits >= 0 AND credits >= 0", name="totals_non_negative"),)
+
+    account_code: Mapped[str] = mapped_column(ForeignKey("ledger_accounts.code"), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    debits: Mapped[int] = mapped_column(BigInteger, default=0)
+    credits: Mapped[int] = mapped_column(BigInteger, default=0)
