@@ -114,12 +114,16 @@ async def test_receipts_are_numbered_pdfs(client: httpx.AsyncClient, resources: 
     [received] = await _events(resources, "heemang.resources.donation.received.v1", first["id"])
     assert received["data"]["amount"] == 50_000 and received["data"]["donor_id"] == donor
     assert "김철수" not in json.dumps(received)
-    pdf = await client.get(f"/donations/{first['id']}/receipt.pdf")
+    assert (await client.get(f"/donations/{first['id']}/receipt.pdf")).status_code == 422  # no reason
+    reason = {"X-Export-Reason": "receipt requested by the donor"}
+    pdf = await client.get(f"/donations/{first['id']}/receipt.pdf", headers=reason)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF") and a in pdf.headers["content-disposition"]
-    assert (await client.get(f"/donations/{anonymous['id']}/receipt.pdf")).status_code == 422
+    assert (await client.get(f"/donations/{anonymous['id']}/receipt.pdf", headers=reason)).status_code == 422
     logged = await _events(resources, "heemang.audit.access.recorded.v1", donor)
-    assert [e["data"]["action"] for e in logged] == ["download"]
+    assert [(e["data"]["action"], e["data"]["reason"]) for e in logged] == [
+        ("download", "receipt requested by the donor")
+    ]
     masked = (await client.get(f"/donors/{donor}")).json()
     assert masked["name"] == "김*수"
 
