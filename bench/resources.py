@@ -123,8 +123,9 @@ def _entry(source: Account, target: Account, amount: int, *, debit_first: bool =
 
 
 async def _post(sm: async_sessionmaker[AsyncSession], entry: JournalEntry) -> None:
+    # fresh_key: as the API posts (the entry's key derives from a new Idempotency-Key claim).
     async with sm() as session, session.begin():
-        await ledger.post(session, entry, kind="bench", created_by="bench")
+        await ledger.post(session, entry, kind="bench", created_by="bench", fresh_key=True)
 
 
 async def _bare_insert(sm: async_sessionmaker[AsyncSession], entry: JournalEntry) -> None:

@@ -193,7 +193,9 @@ async def post_entry(
             idempotency_key=f"http:{token}",
             lines=[Posting(x.account, x.side, x.amount) for x in body.lines],
         )
-        posted = await ledger.post(session, entry, kind="manual", created_by=principal.subject)
+        posted = await ledger.post(
+            session, entry, kind="manual", created_by=principal.subject, fresh_key=True
+        )
         return await entry_read(session, posted.entry, posted.kind)
 
     return await idempotent(request, session, principal, idempotency_key, body, work)
@@ -225,7 +227,9 @@ async def reverse_entry(
             memo=body.memo,
             idempotency_key=f"http:{token}",
         )
-        posted = await ledger.post(session, mirror, kind="reversal", created_by=principal.subject)
+        posted = await ledger.post(
+            session, mirror, kind="reversal", created_by=principal.subject, fresh_key=True
+        )
         return await entry_read(session, posted.entry, posted.kind)
 
     return await idempotent(request, session, principal, idempotency_key, body, work)

@@ -88,6 +88,7 @@ async def run(
         ),
         kind="allowance",
         created_by=actor,
+        fresh_key=True,
     )
     session.add_all(
         AllowancePayment(

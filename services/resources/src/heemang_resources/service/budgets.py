@@ -62,7 +62,7 @@ async def appropriate(
     lines = [debit(budget_line(line.code, s), a) for s, a in parts.items()]
     lines += [credit(appropriation(s), a) for s, a in parts.items()]
     entry = JournalEntry(str(uuid.uuid4()), now, f"appropriation to {line.code}", f"budget:{token}", lines)
-    return (await ledger.post(session, entry, kind="appropriation", created_by=actor)).entry
+    return (await ledger.post(session, entry, kind="appropriation", created_by=actor, fresh_key=True)).entry
 
 
 async def spend(
@@ -87,7 +87,7 @@ async def spend(
         f"spend:{token}",
         [debit(sink, amount), credit(account, amount)],
     )
-    return (await ledger.post(session, entry, kind="spending", created_by=actor)).entry
+    return (await ledger.post(session, entry, kind="spending", created_by=actor, fresh_key=True)).entry
 
 
 async def execution_report(

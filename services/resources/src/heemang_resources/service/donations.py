@@ -115,6 +115,7 @@ async def record(session: AsyncSession, d: DonationInput, actor: str, token: uui
         ),
         kind="donation",
         created_by=actor,
+        fresh_key=True,
     )
     donation = Donation(
         id=uuid.uuid4(),

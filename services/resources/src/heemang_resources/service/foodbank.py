@@ -55,6 +55,7 @@ async def receive(
         ),
         kind="foodbank_in",
         created_by=actor,
+        fresh_key=True,
     )
     lot = FoodLot(
         id=uuid.uuid4(),
@@ -116,6 +117,7 @@ async def issue(
         ),
         kind="foodbank_out",
         created_by=actor,
+        fresh_key=True,
     )
     row = FoodIssue(
         id=uuid.uuid4(),

@@ -120,12 +120,18 @@ class Posted:
     replayed: bool
 
 
-async def post(session: AsyncSession, entry: JournalEntry, *, kind: str, created_by: str) -> Posted:
-    """Post `entry` or raise the domain error that refuses it (nothing written then)."""
+async def post(
+    session: AsyncSession, entry: JournalEntry, *, kind: str, created_by: str, fresh_key: bool = False
+) -> Posted:
+    """Post `entry` or raise the domain error that refuses it (nothing written then).
+
+    `fresh_key`: the caller derived the key from its own Idempotency-Key claim token (new
+    per execution), so no earlier entry can have it and the replay look-up is skipped; the
+    UNIQUE index on the key still stands behind that promise."""
     entry.check()
     accounts, totals = await _lock(session, sorted({line.account for line in entry.lines}))
     # After the locks: a concurrent posting with the same key has committed or rolled back.
-    first = await _by_key(session, entry.idempotency_key)
+    first = None if fresh_key else await _by_key(session, entry.idempotency_key)
     if first is not None:
         if first.body() != entry.body():
             raise IdempotencyConflict(

@@ -135,6 +135,7 @@ async def charge(
         ),
         kind="charge",
         created_by=shop,
+        fresh_key=True,
     )
     row = VoucherCharge(
         id=uuid.uuid4(),
