@@ -179,13 +179,35 @@ class SupportTotals(BaseModel):
     rejected_requests: int
 
 
+class HouseholdFoodRead(BaseModel):
+    """Food bank goods the household received (푸드뱅크 이용)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    item: str
+    quantity: int
+    value: int = Field(description="KRW at appraised value")
+    issued_on: date
+    dong: str | None
+
+
+class DesignatedFundRead(BaseModel):
+    """Cash donors designated to the household (지정성금): received, spent, left."""
+
+    received: int
+    spent: int
+    remaining: int
+
+
 class SupportHistory(BaseModel):
     """The household's support history (가구별 지원 이력), within the caller's 동."""
 
     household_id: uuid.UUID
     totals: SupportTotals
-    items: list[AllocationRead]
+    items: list[AllocationRead] = Field(description="Allocations, newest first (cursor-paged)")
     next_cursor: str | None = None
+    food_bank: list[HouseholdFoodRead] = Field(description="The latest 100 food bank issues")
+    designated_fund: DesignatedFundRead | None = None
 
 
 class DonorCreate(BaseModel):
