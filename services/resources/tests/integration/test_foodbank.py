@@ -57,6 +57,21 @@ async def test_goods_go_out_first_expiring_first(client: httpx.AsyncClient) -> N
     ).json()
     assert [x["id"] for x in expiring if x["item"] == item] == [(await _lot_id(client, item))]
     assert late["remaining"] == 10 and soon["remaining"] == 4  # the responses are the first, frozen bytes
+    expired_lot = await _lot_id(client, item)
+    off = await client.post(
+        f"/foodbank/lots/{expired_lot}/write-off",
+        json={"reason": "유통기한 경과", "written_off_on": "2026-11-20"},
+        headers=key(),
+    )
+    assert off.status_code == 201 and (off.json()["quantity"], off.json()["value"]) == (5, 150_000)
+    assert await balance(client, "ext:written_off:foodbank") >= 150_000
+    assert item not in {s["item"] for s in (await client.get("/foodbank/stock")).json()}
+    again = await client.post(
+        f"/foodbank/lots/{expired_lot}/write-off",
+        json={"reason": "x", "written_off_on": "2026-11-20"},
+        headers=key(),
+    )
+    assert again.status_code == 409
     served = (await client.get("/foodbank/served", params={"from": "2026-11-20", "to": "2026-11-20"})).json()
     assert served["households"] >= 1 and served["facilities"] >= 1 and served["value"] >= 112_000 + 250_000
 

@@ -18,6 +18,8 @@ from heemang_resources.api.schemas import (
     FoodReceiptCreate,
     FoodServedRead,
     StockRead,
+    WriteOffCreate,
+    WriteOffRead,
 )
 from heemang_resources.service import donations, foodbank
 
@@ -68,6 +70,38 @@ async def issue(
     async def work(token: uuid.UUID) -> FoodIssueRead:
         row = await foodbank.issue(session, actor=principal.subject, token=token, **body.model_dump())
         return FoodIssueRead.model_validate(row)
+
+    return await idempotent(request, session, principal, idempotency_key, body, work)
+
+
+@router.post(
+    "/lots/{lot_id}/write-off",
+    response_model=WriteOffRead,
+    status_code=201,
+    summary="폐기 (write off expired or spoiled goods)",
+    responses={404: {"description": "No such lot"}, 409: {"description": "More than the lot holds"}},
+)
+async def write_off(
+    lot_id: uuid.UUID,
+    body: WriteOffCreate,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader,
+) -> Response:
+    principal.require_role(*MANAGERS)
+
+    async def work(token: uuid.UUID) -> WriteOffRead:
+        row = await foodbank.write_off(
+            session,
+            lot_id,
+            quantity=body.quantity,
+            reason=body.reason,
+            on=body.written_off_on,
+            actor=principal.subject,
+            token=token,
+        )
+        return WriteOffRead.model_validate(row)
 
     return await idempotent(request, session, principal, idempotency_key, body, work)
 

@@ -654,3 +654,27 @@ class FoodServedRead(BaseModel):
     issues: int
     quantity: int
     value: int
+
+
+class WriteOffCreate(BaseModel):
+    """Throw away goods of a lot (폐기): expired or spoiled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int | None = Field(
+        None, gt=0, le=1_000_000, strict=True, description="Default: all that is left"
+    )
+    reason: str = Field(min_length=1, max_length=200, examples=["유통기한 경과"])
+    written_off_on: date
+
+
+class WriteOffRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    lot_id: uuid.UUID
+    quantity: int
+    value: int
+    reason: str
+    written_off_on: date
+    entry_id: uuid.UUID

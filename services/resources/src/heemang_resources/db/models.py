@@ -365,3 +365,17 @@ class BalanceShard(Base):
     shard: Mapped[int] = mapped_column(Integer, primary_key=True)
     debits: Mapped[int] = mapped_column(BigInteger, default=0)
     credits: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FoodWriteOff(Base):
+    """Goods of a lot thrown away (폐기: expired or spoiled), at the lot's appraised value."""
+
+    __tablename__ = "foodbank_write_offs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("foodbank_lots.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(200))
+    written_off_on: Mapped[date] = mapped_column(Date)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -10,8 +10,9 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from heemang_common.errors import NotFound
 from heemang_common.events.envelope import utcnow
-from heemang_resources.db.models import FoodIssue, FoodLot
+from heemang_resources.db.models import FoodIssue, FoodLot, FoodWriteOff
 from heemang_resources.domain import foodbank as rules
 from heemang_resources.domain.ledger import (
     JournalEntry,
@@ -20,6 +21,7 @@ from heemang_resources.domain.ledger import (
     distributed_in_kind,
     donations_received,
     in_kind_stock,
+    written_off,
 )
 from heemang_resources.service import ledger
 
@@ -128,6 +130,61 @@ async def issue(
         facility=facility,
         dong=dong,
         issued_on=issued_on,
+        entry_id=entry_id,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def write_off(
+    session: AsyncSession,
+    lot_id: uuid.UUID,
+    *,
+    quantity: int | None,
+    reason: str,
+    on: date,
+    actor: str,
+    token: uuid.UUID,
+) -> FoodWriteOff:
+    """Throw away goods of a lot (all that is left by default): stock → written off."""
+    lot = await session.scalar(
+        select(FoodLot)
+        .where(FoodLot.id == lot_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if lot is None:
+        raise NotFound(f"no lot {lot_id}")
+    n = lot.remaining if quantity is None else quantity
+    if n <= 0 or n > lot.remaining:
+        raise rules.InsufficientStock(f"the lot has {lot.remaining} left, {n} asked", available=lot.remaining)
+    lot.remaining -= n
+    now = utcnow()
+    sink, stock = written_off(STORE), in_kind_stock(STORE)
+    await ledger.open_accounts(session, [sink, stock], now)
+    entry_id = uuid.uuid4()
+    value = n * lot.unit_value
+    await ledger.post(
+        session,
+        JournalEntry(
+            str(entry_id),
+            now,
+            f"food bank write-off: {lot.item}",
+            f"food-off:{token}",
+            [debit(sink, value), credit(stock, value)],
+        ),
+        kind="foodbank_write_off",
+        created_by=actor,
+        fresh_key=True,
+    )
+    row = FoodWriteOff(
+        id=uuid.uuid4(),
+        lot_id=lot.id,
+        quantity=n,
+        value=value,
+        reason=reason,
+        written_off_on=on,
         entry_id=entry_id,
     )
     session.add(row)
