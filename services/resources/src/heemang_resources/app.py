@@ -14,6 +14,7 @@ from heemang_common.db import transaction
 from heemang_common.http import create_service_app
 from heemang_common.runtime import Runtime
 from heemang_resources.api import (
+    agreements,
     allocations,
     allowances,
     budgets,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             budgets.router,
             allowances.router,
             foodbank.router,
+            agreements.router,
             reports.router,
         ],
         outbox_model=OutboxMessage,

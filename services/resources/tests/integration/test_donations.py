@@ -184,3 +184,38 @@ async def test_bad_donations_change_nothing(client: httpx.AsyncClient) -> None:
         headers={**partner, **key()},
     )
     assert denied.status_code == 403
+
+
+async def test_corporate_agreements_are_used_within_capacity(client: httpx.AsyncClient) -> None:
+    company = await _donor(client, "(주)해충박멸", "company")
+    person = await _donor(client, "최개인")
+    body = {
+        "donor_id": company,
+        "service": "pest_control",
+        "description": "저소득 가구 방역 연 2회",
+        "unit_value": 150_000,
+        "uses_per_year": 2,
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31",
+    }
+    assert (await client.post("/agreements", json={**body, "donor_id": person})).status_code == 422
+    created = await client.post("/agreements", json=body)
+    assert created.status_code == 201, created.text
+    agreement = created.json()["id"]
+    use = {"household_id": str(uuid.uuid4()), "dong": "sinsa", "used_on": "2026-06-01"}
+    before = await balance(client, "ext:donations:goods")
+    for _ in range(2):
+        used = await client.post(f"/agreements/{agreement}/uses", json=use, headers=key())
+        assert used.status_code == 201, used.text
+    assert await balance(client, "ext:donations:goods") == before + 300_000
+    assert await balance(client, "ext:distributed:agreement-pest_control") >= 300_000
+    third = await client.post(f"/agreements/{agreement}/uses", json=use, headers=key())
+    assert third.status_code == 409 and third.json()["type"].endswith("agreement-exhausted")
+    late = await client.post(
+        f"/agreements/{agreement}/uses", json={**use, "used_on": "2027-01-02"}, headers=key()
+    )
+    assert late.status_code == 422
+    officer = TEST_MINT.headers("resource_officer", dongs=["other"])
+    assert (
+        await client.post(f"/agreements/{agreement}/uses", json=use, headers={**officer, **key()})
+    ).status_code == 403

@@ -678,3 +678,52 @@ class WriteOffRead(BaseModel):
     reason: str
     written_off_on: date
     entry_id: uuid.UUID
+
+
+class AgreementCreate(BaseModel):
+    """Register a company's in-kind service offer (기업 협약), e.g. home repair or dental care."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    donor_id: uuid.UUID = Field(description="The company (a donor of kind company)")
+    service: Literal["home_repair", "dental", "pest_control", "other"]
+    description: str = Field(min_length=1, max_length=300, examples=["저소득 가구 집수리 연 10가구"])
+    unit_value: KRW = Field(description="Appraised KRW per use (환가)")
+    uses_per_year: int | None = Field(None, gt=0, le=100_000, strict=True)
+    starts_on: date
+    ends_on: date
+
+
+class AgreementRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    donor_id: uuid.UUID
+    service: str
+    description: str
+    unit_value: int
+    uses_per_year: int | None
+    starts_on: date
+    ends_on: date
+
+
+class AgreementUseCreate(BaseModel):
+    """Use the agreement for a household (협약 서비스 연계)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    household_id: uuid.UUID
+    dong: str = Field(min_length=1, max_length=50)
+    used_on: date
+
+
+class AgreementUseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    agreement_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    used_on: date
+    value: int
+    entry_id: uuid.UUID

@@ -379,3 +379,33 @@ class FoodWriteOff(Base):
     reason: Mapped[str] = mapped_column(String(200))
     written_off_on: Mapped[date] = mapped_column(Date)
     entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class CorporateAgreement(Base):
+    """A company's in-kind service offer (협약: home repair, dental care, pest control…)."""
+
+    __tablename__ = "corporate_agreements"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    donor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("donors.id"), index=True)
+    service: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(String(300))
+    unit_value: Mapped[int] = mapped_column(BigInteger)  # appraised KRW per use (환가)
+    uses_per_year: Mapped[int | None] = mapped_column(Integer)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AgreementUse(Base):
+    """One use of an agreement for a household, booked as goods received and given at once."""
+
+    __tablename__ = "agreement_uses"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("corporate_agreements.id"), index=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    dong: Mapped[str] = mapped_column(String(50))
+    used_on: Mapped[date] = mapped_column(Date)
+    value: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
