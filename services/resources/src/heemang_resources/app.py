@@ -13,7 +13,17 @@ from fastapi import FastAPI
 from heemang_common.db import transaction
 from heemang_common.http import create_service_app
 from heemang_common.runtime import Runtime
-from heemang_resources.api import allocations, donations, ledger, vouchers
+from heemang_resources.api import (
+    agreements,
+    allocations,
+    allowances,
+    budgets,
+    donations,
+    foodbank,
+    ledger,
+    reports,
+    vouchers,
+)
 from heemang_resources.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_resources.events.handlers import CONSUMERS
 from heemang_resources.service import idempotency
@@ -40,7 +50,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Heemang resources",
         description="Donations, campaigns, a double-entry support ledger, food bank, vouchers, "
         "budgets and the care-service catalogue.",
-        routers=[ledger.router, allocations.router, donations.router, vouchers.router],
+        routers=[
+            ledger.router,
+            allocations.router,
+            donations.router,
+            vouchers.router,
+            budgets.router,
+            allowances.router,
+            foodbank.router,
+            agreements.router,
+            reports.router,
+        ],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
         relay_state_model=RelayState,

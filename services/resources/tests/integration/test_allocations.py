@@ -162,6 +162,30 @@ async def test_household_history_is_scoped_by_dong_and_logged(
     body = history.json()
     assert body["totals"] == {"approved": 7_800, "delivered": 0, "rejected_requests": 1}
     assert len(body["items"]) == 2
+    assert body["food_bank"] == [] and body["designated_fund"] is None
+    # Food bank goods and a designated gift show in the same history.
+    item = f"rice-{tag()}"
+    lot = {"item": item, "quantity": 2, "unit_value": 30_000, "received_on": "2026-11-01"}
+    assert (await client.post("/foodbank/receipts", json=lot, headers=key())).status_code == 201
+    given = {
+        "item": item,
+        "quantity": 1,
+        "issued_on": "2026-11-02",
+        "household_id": str(household),
+        "dong": dong,
+    }
+    assert (await client.post("/foodbank/issues", json=given, headers=key())).status_code == 201
+    gift = {
+        "form": "cash",
+        "designation": "household",
+        "household_id": str(household),
+        "amount": 100_000,
+        "received_on": "2026-11-03",
+    }
+    assert (await client.post("/donations", json=gift, headers=key())).status_code == 201
+    body = (await client.get(f"/households/{household}/support", headers=officer)).json()
+    assert [(f["item"], f["value"]) for f in body["food_bank"]] == [(item, 30_000)]
+    assert body["designated_fund"] == {"received": 100_000, "spent": 0, "remaining": 100_000}
     elsewhere = TEST_MINT.headers("dong_officer", dongs=["other-dong"])
     assert (await client.get(f"/households/{household}/support", headers=elsewhere)).status_code == 403
     for role in ("partner_agency", "auditor", "hotline_counsellor"):
@@ -172,7 +196,7 @@ async def test_household_history_is_scoped_by_dong_and_logged(
         for e in await events_about(resources, str(household))
         if e["type"] == "heemang.audit.access.recorded.v1"
     ]
-    assert [e["data"]["actor_id"] for e in logged] == ["dong-officer-1"]
+    assert [e["data"]["actor_id"] for e in logged] == ["dong-officer-1", "dong-officer-1"]  # two reads
     assert logged[0]["data"]["household_id"] == str(household)
 
 

@@ -111,12 +111,19 @@ async def test_receipts_are_numbered_pdfs(client: httpx.AsyncClient, resources: 
     a, b = first["receipt_serial"], second["receipt_serial"]
     assert a.startswith("HM-2026-") and int(b.rsplit("-", 1)[1]) == int(a.rsplit("-", 1)[1]) + 1
     assert anonymous["receipt_serial"] is None
-    pdf = await client.get(f"/donations/{first['id']}/receipt.pdf")
+    [received] = await _events(resources, "heemang.resources.donation.received.v1", first["id"])
+    assert received["data"]["amount"] == 50_000 and received["data"]["donor_id"] == donor
+    assert "김철수" not in json.dumps(received)
+    assert (await client.get(f"/donations/{first['id']}/receipt.pdf")).status_code == 422  # no reason
+    reason = {"X-Export-Reason": "receipt requested by the donor"}
+    pdf = await client.get(f"/donations/{first['id']}/receipt.pdf", headers=reason)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF") and a in pdf.headers["content-disposition"]
-    assert (await client.get(f"/donations/{anonymous['id']}/receipt.pdf")).status_code == 422
+    assert (await client.get(f"/donations/{anonymous['id']}/receipt.pdf", headers=reason)).status_code == 422
     logged = await _events(resources, "heemang.audit.access.recorded.v1", donor)
-    assert [e["data"]["action"] for e in logged] == ["download"]
+    assert [(e["data"]["action"], e["data"]["reason"]) for e in logged] == [
+        ("download", "receipt requested by the donor")
+    ]
     masked = (await client.get(f"/donors/{donor}")).json()
     assert masked["name"] == "김*수"
 
@@ -177,3 +184,38 @@ async def test_bad_donations_change_nothing(client: httpx.AsyncClient) -> None:
         headers={**partner, **key()},
     )
     assert denied.status_code == 403
+
+
+async def test_corporate_agreements_are_used_within_capacity(client: httpx.AsyncClient) -> None:
+    company = await _donor(client, "(주)해충박멸", "company")
+    person = await _donor(client, "최개인")
+    body = {
+        "donor_id": company,
+        "service": "pest_control",
+        "description": "저소득 가구 방역 연 2회",
+        "unit_value": 150_000,
+        "uses_per_year": 2,
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31",
+    }
+    assert (await client.post("/agreements", json={**body, "donor_id": person})).status_code == 422
+    created = await client.post("/agreements", json=body)
+    assert created.status_code == 201, created.text
+    agreement = created.json()["id"]
+    use = {"household_id": str(uuid.uuid4()), "dong": "sinsa", "used_on": "2026-06-01"}
+    before = await balance(client, "ext:donations:goods")
+    for _ in range(2):
+        used = await client.post(f"/agreements/{agreement}/uses", json=use, headers=key())
+        assert used.status_code == 201, used.text
+    assert await balance(client, "ext:donations:goods") == before + 300_000
+    assert await balance(client, "ext:distributed:agreement-pest_control") >= 300_000
+    third = await client.post(f"/agreements/{agreement}/uses", json=use, headers=key())
+    assert third.status_code == 409 and third.json()["type"].endswith("agreement-exhausted")
+    late = await client.post(
+        f"/agreements/{agreement}/uses", json={**use, "used_on": "2027-01-02"}, headers=key()
+    )
+    assert late.status_code == 422
+    officer = TEST_MINT.headers("resource_officer", dongs=["other"])
+    assert (
+        await client.post(f"/agreements/{agreement}/uses", json=use, headers={**officer, **key()})
+    ).status_code == 403

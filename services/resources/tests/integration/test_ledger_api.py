@@ -106,6 +106,12 @@ async def test_unknown_accounts_overdrafts_and_bad_codes_change_nothing(
     before = await _counts(resources)
     unknown = await transfer(client, f"ext:redeemed:{t}", f"wallet:chanchan:nobody{t}", 1)
     assert unknown.status_code == 422 and unknown.json()["type"].endswith("unknown-account")
+    # A boundary account is not read before posting: its foreign key refuses it.
+    await open_account(client, "ext:donations:cash", "donations_received")
+    unknown_sink = await transfer(client, f"ext:disbursed:never{t}", "ext:donations:cash", 1)
+    assert unknown_sink.status_code == 422 and unknown_sink.json()["type"].endswith("unknown-account")
+    shapeless = await transfer(client, f"nowhere:{t}", "ext:donations:cash", 1)
+    assert shapeless.status_code == 422
     overdraft = await transfer(client, f"ext:redeemed:{t}", wallet, 1)
     assert overdraft.status_code == 409 and overdraft.json()["shortfall"] == 1
     wrong_shape = await client.post("/ledger/accounts", json={"code": f"fund:{t}", "kind": "general_fund"})

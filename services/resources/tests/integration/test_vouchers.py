@@ -4,13 +4,17 @@ agencies that never overdraw a wallet (50 concurrent), usage rate per month."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import select
 
-from heemang_common.testing import TEST_MINT
+from heemang_common.db import transaction
+from heemang_common.testing import TEST_MINT, RunningService
+from heemang_resources.db.models import OutboxMessage
 
 from .conftest import key, open_account, tag, transfer
 
@@ -99,7 +103,9 @@ async def test_only_member_shops_charge(client: httpx.AsyncClient) -> None:
     ).status_code == 422
 
 
-async def test_fifty_concurrent_shop_charges_never_overdraw(client: httpx.AsyncClient) -> None:
+async def test_fifty_concurrent_shop_charges_never_overdraw(
+    client: httpx.AsyncClient, resources: RunningService
+) -> None:
     code, shop = await _programme(client, 100_000)
     holder = await _holder(client, code)
     assert (
@@ -116,5 +122,13 @@ async def test_fifty_concurrent_shop_charges_never_overdraw(client: httpx.AsyncC
     statuses = [r.status_code for r in results]
     assert statuses.count(201) == 40 and statuses.count(409) == 10, statuses
     assert (await client.get(f"/vouchers/{code}/holders/{holder}")).json()["balance"] == 0
+    async with transaction(resources.runtime.sessionmaker) as session:
+        rows = await session.scalars(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.event_type == "heemang.resources.voucher.charged.v1"
+            )
+        )
+        charged = [json.loads(r)["data"] for r in rows]
+    assert len([c for c in charged if c["programme"] == code and c["shop"] == shop]) == 40
     tb = (await client.get("/ledger/trial-balance", params={"verify": "true"})).json()
     assert tb["balanced"] and tb["negative_accounts"] == []

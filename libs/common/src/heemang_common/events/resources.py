@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -149,9 +149,85 @@ class CampaignGoalReached(Event):
         )
 
 
+class DonationReceivedData(EventData):
+    """A gift was booked. Thin on purpose: no donor name, no designated household."""
+
+    donation_id: uuid.UUID
+    donor_id: uuid.UUID | None = Field(description="Opaque donor id; null for an anonymous gift")
+    campaign_id: uuid.UUID | None
+    form: Literal["cash", "goods"] = Field(description="성금 cash or 성품 goods (appraised value)")
+    designation: Literal["general", "household", "programme"]
+    amount: int = Field(ge=0, description="KRW (goods: appraised value)")
+    received_on: date
+
+
+class DonationReceived(Event):
+    """A donation (성금·성품) was received and posted to the ledger."""
+
+    topic: ClassVar[str] = topics.RESOURCES_DONATION
+    key_field: ClassVar[str | None] = "donation_id"
+    type: Literal["heemang.resources.donation.received.v1"] = "heemang.resources.donation.received.v1"
+    data: DonationReceivedData
+
+    @classmethod
+    def example(cls) -> DonationReceived:
+        """A realistic instance, for the docs and the schema tests."""
+        donation = uuid.UUID("3e4f5a6b-7c8d-4e9f-8a0b-1c2d3e4f5a6b")
+        return cls.create(
+            subject=str(donation),
+            data=DonationReceivedData(
+                donation_id=donation,
+                donor_id=uuid.UUID("8f7e6d5c-4b3a-4291-8f0e-1d2c3b4a5968"),
+                campaign_id=uuid.UUID("7b6a5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"),
+                form="cash",
+                designation="general",
+                amount=1_000_000,
+                received_on=date(2020, 12, 15),
+            ),
+        )
+
+
+class VoucherChargedData(EventData):
+    """A member shop charged a voucher wallet (the shop is owed the amount)."""
+
+    charge_id: uuid.UUID
+    programme: str = Field(description="Voucher programme code, e.g. chanchan")
+    shop: str = Field(description="The member shop's partner agency id")
+    amount: int = Field(ge=0, description="KRW")
+    month: str = Field(description="YYYY-MM (Seoul) the charge counts in")
+    charged_at: datetime
+
+
+class VoucherCharged(Event):
+    """A voucher charge by a member shop was posted (wallet → redeemed)."""
+
+    topic: ClassVar[str] = topics.RESOURCES_VOUCHER
+    key_field: ClassVar[str | None] = "charge_id"
+    type: Literal["heemang.resources.voucher.charged.v1"] = "heemang.resources.voucher.charged.v1"
+    data: VoucherChargedData
+
+    @classmethod
+    def example(cls) -> VoucherCharged:
+        """A realistic instance, for the docs and the schema tests."""
+        charge = uuid.UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
+        return cls.create(
+            subject=str(charge),
+            data=VoucherChargedData(
+                charge_id=charge,
+                programme="chanchan",
+                shop="banchan-shop-7",
+                amount=12_000,
+                month="2026-11",
+                charged_at=_AT,
+            ),
+        )
+
+
 EVENTS: list[type[Event]] = [
     AllocationApproved,
     AllocationRejected,
     DistributionDelivered,
     CampaignGoalReached,
+    DonationReceived,
+    VoucherCharged,
 ]

@@ -23,11 +23,14 @@ from heemang_resources.api.schemas import (
     AllocationPage,
     AllocationRead,
     DeliveryCreate,
+    DesignatedFundRead,
+    HouseholdFoodRead,
     SupportHistory,
     SupportTotals,
 )
-from heemang_resources.db.models import Allocation, OutboxMessage
-from heemang_resources.service import allocations
+from heemang_resources.db.models import Allocation, FoodIssue, OutboxMessage
+from heemang_resources.domain.ledger import designated_fund
+from heemang_resources.service import allocations, ledger
 
 router = APIRouter(tags=["allocations"])
 #: Who may see a household's support: the department's staff, scoped by 동.
@@ -167,7 +170,16 @@ async def household_support(
     principal.require_role(*HISTORY_ROLES)
     every = list(await session.scalars(select(Allocation).where(Allocation.household_id == household_id)))
     visible = [r for r in every if principal.sees_dong(r.dong)]
-    if every and not visible:
+    issues = list(
+        await session.scalars(
+            select(FoodIssue)
+            .where(FoodIssue.household_id == household_id)
+            .order_by(FoodIssue.issued_on.desc(), FoodIssue.id)
+            .limit(100)
+        )
+    )
+    food = [x for x in issues if principal.sees_dong(x.dong)]
+    if (every or issues) and not (visible or food):
         raise Forbidden("This household's support is outside your 동 scope.")
     visible.sort(key=lambda r: (r.decided_at, r.id), reverse=True)
     if cursor:
@@ -189,4 +201,20 @@ async def household_support(
         record_id=household_id,
         household_id=household_id,
     )
-    return SupportHistory(household_id=household_id, totals=totals, items=items, next_cursor=next_cursor)
+    in_scope = bool(visible or food) or principal.district_wide
+    return SupportHistory(
+        household_id=household_id,
+        totals=totals,
+        items=items,
+        next_cursor=next_cursor,
+        food_bank=[HouseholdFoodRead.model_validate(x) for x in food],
+        designated_fund=await _designated(session, household_id) if in_scope else None,
+    )
+
+
+async def _designated(session: SessionDep, household_id: uuid.UUID) -> DesignatedFundRead | None:
+    code = designated_fund(household=str(household_id)).code
+    totals = (await ledger.totals_of(session, [code])).get(code)
+    if totals is None:
+        return None
+    return DesignatedFundRead(received=totals.debits, spent=totals.credits, remaining=totals.raw)

@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select, tuple_
 
-from heemang_common.access_log import record_access
+from heemang_common.access_log import export_reason, record_access
 from heemang_common.auth import PrincipalDep, Role
 from heemang_common.deps import SessionDep
 from heemang_common.errors import Invalid
@@ -263,8 +263,10 @@ async def list_donations(
 async def receipt(
     donation_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
-    """The donor's name is personal data: the download is logged."""
+    """The donor's name is personal data: the download needs a stated reason
+    (`X-Export-Reason`) and is logged."""
     principal.require_role(*MANAGERS)
+    reason = export_reason(request)
     donation = await donations.get_donation(session, donation_id)
     if donation.donor_id is None or donation.receipt_serial is None:
         raise Invalid("An anonymous donation has no receipt.")
@@ -278,7 +280,7 @@ async def receipt(
         record_type="donor",
         record_id=donor.id,
         action="download",
-        reason="donation receipt",
+        reason=reason,
     )
     pdf = receipts.render(
         receipts.ReceiptData(

@@ -37,7 +37,7 @@ from heemang_resources.api.schemas import (
 from heemang_resources.db.models import JournalEntry as EntryRow
 from heemang_resources.db.models import JournalLine, LedgerAccount
 from heemang_resources.domain.chart import account_of
-from heemang_resources.domain.ledger import AccountKind, JournalEntry, Posting, reverse
+from heemang_resources.domain.ledger import AccountKind, JournalEntry, Posting, Totals, reverse
 from heemang_resources.service import ledger
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
@@ -49,16 +49,16 @@ PROBLEMS: dict[int | str, dict[str, str]] = {
 }
 
 
-def account_read(row: LedgerAccount) -> AccountRead:
+def account_read(row: LedgerAccount, totals: Totals) -> AccountRead:
     return AccountRead(
         code=row.code,
         kind=AccountKind(row.kind),
         funding_source=row.funding_source,
         name=row.name,
         no_overdraft=row.no_overdraft,
-        debits=row.debits,
-        credits=row.credits,
-        balance=ledger.natural_balance(row),
+        debits=totals.debits,
+        credits=totals.credits,
+        balance=ledger.natural(row, totals),
         opened_at=row.opened_at,
     )
 
@@ -88,7 +88,12 @@ async def open_account(body: AccountCreate, session: SessionDep, principal: Prin
     principal.require_role(*MANAGERS)
     account = account_of(body.kind, body.code)
     await ledger.open_accounts(session, [account], utcnow(), name=body.name)
-    return account_read(await ledger.get_account(session, body.code))
+    return await _read(session, body.code)
+
+
+async def _read(session: AsyncSession, code: str) -> AccountRead:
+    row = await ledger.get_account(session, code)
+    return account_read(row, (await ledger.totals_of(session, [code]))[code])
 
 
 @router.get("/accounts", response_model=AccountPage, summary="계정 목록 (accounts with balances)")
@@ -112,8 +117,10 @@ async def list_accounts(
     rows = list(await session.scalars(stmt.execution_options(populate_existing=True)))
     more = len(rows) > limit
     rows = rows[:limit]
+    totals = await ledger.totals_of(session, [r.code for r in rows])
     return AccountPage(
-        items=[account_read(r) for r in rows], next_cursor=encode_cursor(rows[-1].code) if more else None
+        items=[account_read(r, totals[r.code]) for r in rows],
+        next_cursor=encode_cursor(rows[-1].code) if more else None,
     )
 
 
@@ -125,7 +132,7 @@ async def list_accounts(
 )
 async def read_account(code: str, session: SessionDep, principal: PrincipalDep) -> AccountRead:
     principal.require_role(*READERS)
-    return account_read(await ledger.get_account(session, code))
+    return await _read(session, code)
 
 
 @router.get("/accounts/{code}/lines", response_model=StatementPage, summary="계정 원장 (account statement)")
@@ -137,7 +144,7 @@ async def statement(
     limit: int = Query(100, ge=1, le=500),
 ) -> StatementPage:
     principal.require_role(*READERS)
-    account = await ledger.get_account(session, code)
+    account = await _read(session, code)
     stmt = (
         select(JournalLine, EntryRow)
         .join(EntryRow, EntryRow.id == JournalLine.entry_id)
@@ -156,7 +163,7 @@ async def statement(
         for x, e in rows
     ]
     return StatementPage(
-        account=account_read(account),
+        account=account,
         items=items,
         next_cursor=encode_cursor(rows[-1][0].id) if more else None,
     )
@@ -186,7 +193,9 @@ async def post_entry(
             idempotency_key=f"http:{token}",
             lines=[Posting(x.account, x.side, x.amount) for x in body.lines],
         )
-        posted = await ledger.post(session, entry, kind="manual", created_by=principal.subject)
+        posted = await ledger.post(
+            session, entry, kind="manual", created_by=principal.subject, fresh_key=True
+        )
         return await entry_read(session, posted.entry, posted.kind)
 
     return await idempotent(request, session, principal, idempotency_key, body, work)
@@ -218,7 +227,9 @@ async def reverse_entry(
             memo=body.memo,
             idempotency_key=f"http:{token}",
         )
-        posted = await ledger.post(session, mirror, kind="reversal", created_by=principal.subject)
+        posted = await ledger.post(
+            session, mirror, kind="reversal", created_by=principal.subject, fresh_key=True
+        )
         return await entry_read(session, posted.entry, posted.kind)
 
     return await idempotent(request, session, principal, idempotency_key, body, work)

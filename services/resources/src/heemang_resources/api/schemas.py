@@ -179,13 +179,35 @@ class SupportTotals(BaseModel):
     rejected_requests: int
 
 
+class HouseholdFoodRead(BaseModel):
+    """Food bank goods the household received (푸드뱅크 이용)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    item: str
+    quantity: int
+    value: int = Field(description="KRW at appraised value")
+    issued_on: date
+    dong: str | None
+
+
+class DesignatedFundRead(BaseModel):
+    """Cash donors designated to the household (지정성금): received, spent, left."""
+
+    received: int
+    spent: int
+    remaining: int
+
+
 class SupportHistory(BaseModel):
     """The household's support history (가구별 지원 이력), within the caller's 동."""
 
     household_id: uuid.UUID
     totals: SupportTotals
-    items: list[AllocationRead]
+    items: list[AllocationRead] = Field(description="Allocations, newest first (cursor-paged)")
     next_cursor: str | None = None
+    food_bank: list[HouseholdFoodRead] = Field(description="The latest 100 food bank issues")
+    designated_fund: DesignatedFundRead | None = None
 
 
 class DonorCreate(BaseModel):
@@ -409,3 +431,299 @@ class UsageMonth(BaseModel):
 class VoucherUsageRead(BaseModel):
     programme: str
     months: list[UsageMonth]
+
+
+FundingAmounts = dict[FundingSource, KRW]
+
+
+class BudgetLineCreate(BaseModel):
+    """Register a budget line (예산 세부사업) of a fiscal year."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,100}$", examples=["care-sos-2026"])
+    name: str = Field(min_length=1, max_length=200, examples=["돌봄SOS센터 운영"])
+    fiscal_year: int = Field(ge=2000, le=2100)
+
+
+class BudgetLineRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    fiscal_year: int
+
+
+class AppropriationCreate(BaseModel):
+    """Appropriate money to the line by funding source (국비/시비/구비/특), e.g. at 본예산 or 추경."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: FundingAmounts = Field(
+        examples=[{"national": 50_000_000, "city": 30_000_000, "district": 20_000_000}]
+    )
+
+
+class SpendingCreate(BaseModel):
+    """Spend from the line (집행): budget line → disbursed:<purpose>."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: FundingSource
+    amount: KRW
+    purpose: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,60}$", examples=["care-sos"])
+    memo: str = Field("", max_length=500)
+
+
+class ExecutionRowRead(BaseModel):
+    line: str
+    name: str
+    source: FundingSource | None = Field(description="None on a line's total row")
+    budget: int = Field(description="예산액, KRW")
+    executed: int = Field(description="집행액, KRW")
+    balance: int = Field(description="잔액, KRW")
+    rate_percent: str = Field(description="집행률, to a tenth of a percent")
+
+
+class BudgetExecutionRead(BaseModel):
+    fiscal_year: int | None
+    lines: list[ExecutionRowRead]
+    by_source: list[ExecutionRowRead]
+
+
+class AllowanceProgrammeCreate(BaseModel):
+    """Set up an allowance programme (수당), e.g. 보훈예우수당 50,000 KRW a month."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,50}$", examples=["veterans"])
+    name: str = Field(min_length=1, max_length=200, examples=["보훈예우수당"])
+    amount: KRW = Field(examples=[50_000])
+    budget_account: AccountCode = Field(examples=["budget:veterans-2026:district"])
+
+
+class AllowanceProgrammeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    amount: int
+    budget_account: str
+
+
+class EnrolmentCreate(BaseModel):
+    """Enrol a beneficiary with eligibility dates and the account to pay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_ref: str = Field(
+        min_length=1, max_length=100, description="Intake's person id or another stable id"
+    )
+    household_id: uuid.UUID | None = None
+    dong: str = Field(min_length=1, max_length=50)
+    holder_name: str = Field(min_length=1, max_length=100)
+    bank_code: str = Field(pattern=r"^[0-9]{3}$", examples=["004"])
+    account_number: str = Field(pattern=r"^[0-9\-]{6,40}$")
+    eligible_from: date
+    eligible_to: date | None = None
+
+
+class EnrolmentRead(BaseModel):
+    id: uuid.UUID
+    programme: str
+    person_ref: str
+    dong: str
+    holder_name: str = Field(description="Masked")
+    bank_code: str
+    account_number: str = Field(description="Masked: last four digits")
+    eligible_from: date
+    eligible_to: date | None
+
+
+class RunCreate(BaseModel):
+    """Pay everyone eligible on `as_of` who is not yet paid for `period` (지급 실행)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: str = Field(
+        pattern=r"^20[0-9]{2}(-(0[1-9]|1[0-2]|seol|chuseok))?$", examples=["2026-11", "2026-chuseok"]
+    )
+    as_of: date
+
+
+class RunRead(BaseModel):
+    programme: str
+    period: str
+    as_of: date
+    paid_now: int
+    already_paid: int
+    amount_each: int
+    total_now: int
+    entry_id: uuid.UUID | None
+
+
+class RegisterLine(BaseModel):
+    enrolment_id: uuid.UUID
+    person_ref: str
+    holder_name: str = Field(description="Masked")
+    account_number: str = Field(description="Masked")
+    amount: int
+    paid_at: datetime
+
+
+class RegisterRead(BaseModel):
+    """지급 대장: who was paid for the period (masked)."""
+
+    programme: str
+    period: str
+    count: int
+    total: int
+    items: list[RegisterLine]
+
+
+class FoodReceiptCreate(BaseModel):
+    """Goods in (입고): donated food with its expiry, at appraised value per unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: str = Field(min_length=1, max_length=100, examples=["쌀 10kg"])
+    unit: str = Field("ea", min_length=1, max_length=20)
+    quantity: int = Field(gt=0, le=1_000_000, strict=True)
+    unit_value: KRW
+    expires_on: date | None = None
+    received_on: date
+    donor_id: uuid.UUID | None = None
+
+
+class FoodLotRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    item: str
+    unit: str
+    quantity: int
+    remaining: int
+    unit_value: int
+    expires_on: date | None
+    received_on: date
+    entry_id: uuid.UUID
+
+
+class FoodIssueCreate(BaseModel):
+    """Goods out (출고) to a household (with its 동) or a facility, first expiring first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(gt=0, le=1_000_000, strict=True)
+    issued_on: date
+    household_id: uuid.UUID | None = None
+    dong: str | None = Field(None, max_length=50)
+    facility: str | None = Field(None, max_length=100)
+
+
+class FoodIssueRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    item: str
+    quantity: int
+    value: int
+    household_id: uuid.UUID | None
+    facility: str | None
+    dong: str | None
+    issued_on: date
+    entry_id: uuid.UUID
+
+
+class StockRead(BaseModel):
+    item: str
+    unit: str
+    quantity: int
+    value: int
+    next_expiry: date | None
+
+
+class FoodServedRead(BaseModel):
+    """이용 실적: people (households) served and value distributed in the period."""
+
+    from_date: date
+    to_date: date
+    households: int
+    facilities: int
+    issues: int
+    quantity: int
+    value: int
+
+
+class WriteOffCreate(BaseModel):
+    """Throw away goods of a lot (폐기): expired or spoiled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int | None = Field(
+        None, gt=0, le=1_000_000, strict=True, description="Default: all that is left"
+    )
+    reason: str = Field(min_length=1, max_length=200, examples=["유통기한 경과"])
+    written_off_on: date
+
+
+class WriteOffRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    lot_id: uuid.UUID
+    quantity: int
+    value: int
+    reason: str
+    written_off_on: date
+    entry_id: uuid.UUID
+
+
+class AgreementCreate(BaseModel):
+    """Register a company's in-kind service offer (기업 협약), e.g. home repair or dental care."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    donor_id: uuid.UUID = Field(description="The company (a donor of kind company)")
+    service: Literal["home_repair", "dental", "pest_control", "other"]
+    description: str = Field(min_length=1, max_length=300, examples=["저소득 가구 집수리 연 10가구"])
+    unit_value: KRW = Field(description="Appraised KRW per use (환가)")
+    uses_per_year: int | None = Field(None, gt=0, le=100_000, strict=True)
+    starts_on: date
+    ends_on: date
+
+
+class AgreementRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    donor_id: uuid.UUID
+    service: str
+    description: str
+    unit_value: int
+    uses_per_year: int | None
+    starts_on: date
+    ends_on: date
+
+
+class AgreementUseCreate(BaseModel):
+    """Use the agreement for a household (협약 서비스 연계)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    household_id: uuid.UUID
+    dong: str = Field(min_length=1, max_length=50)
+    used_on: date
+
+
+class AgreementUseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    agreement_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    used_on: date
+    value: int
+    entry_id: uuid.UUID

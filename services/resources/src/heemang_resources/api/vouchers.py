@@ -93,8 +93,8 @@ async def read_holder(
     principal.require_role(*MANAGERS)
     h = await vouchers.holder(session, code, holder_id)
     principal.require_dong(h.dong)
-    wallet = await ledger.get_account(session, vouchers.wallet_of(h))
-    return VoucherHolderRead.model_validate(h).model_copy(update={"balance": ledger.natural_balance(wallet)})
+    wallet = await ledger.balance(session, vouchers.wallet_of(h))
+    return VoucherHolderRead.model_validate(h).model_copy(update={"balance": wallet})
 
 
 @router.post(

@@ -255,3 +255,157 @@ class VoucherCharge(Base):
     charged_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_voucher_charges_programme_month", "programme", "month"),)
+
+
+class BudgetLine(Base):
+    """A budget line (예산 세부사업) of a fiscal year; its money sits in one ledger account
+    per funding source (`budget:<code>:<source>`)."""
+
+    __tablename__ = "budget_lines"
+
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AllowanceProgramme(Base):
+    """Recurring payments (수당) from a budget line, e.g. 보훈예우수당 50,000 KRW a month."""
+
+    __tablename__ = "allowance_programmes"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    budget_account: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AllowanceEnrolment(Base):
+    """A beneficiary's eligibility with dates, and where the money goes (personal data)."""
+
+    __tablename__ = "allowance_enrolments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    programme: Mapped[str] = mapped_column(ForeignKey("allowance_programmes.code"), index=True)
+    person_ref: Mapped[str] = mapped_column(String(100))
+    household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    dong: Mapped[str] = mapped_column(String(50))
+    holder_name: Mapped[str] = mapped_column(String(100))
+    bank_code: Mapped[str] = mapped_column(String(10))
+    account_number: Mapped[str] = mapped_column(String(40))
+    eligible_from: Mapped[date] = mapped_column(Date)
+    eligible_to: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AllowancePayment(Base):
+    """One person paid for one period: the primary key is what makes a second payment for
+    the same period impossible, whatever crashed or was retried."""
+
+    __tablename__ = "allowance_payments"
+
+    programme: Mapped[str] = mapped_column(ForeignKey("allowance_programmes.code"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), primary_key=True)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allowance_enrolments.id"), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FoodLot(Base):
+    """Goods received by the food bank (푸드뱅크 입고): one lot per item and expiry."""
+
+    __tablename__ = "foodbank_lots"
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= quantity", name="remaining_in_range"),
+        Index("ix_foodbank_lots_item_expiry", "item", "expires_on"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    item: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[int] = mapped_column(Integer)
+    remaining: Mapped[int] = mapped_column(Integer)
+    unit_value: Mapped[int] = mapped_column(BigInteger)
+    expires_on: Mapped[date | None] = mapped_column(Date, index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    donor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("donors.id"))
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class FoodIssue(Base):
+    """Goods handed out (출고) to a household or a facility."""
+
+    __tablename__ = "foodbank_issues"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    item: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInteger)
+    household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    facility: Mapped[str | None] = mapped_column(String(100))
+    dong: Mapped[str | None] = mapped_column(String(50))
+    issued_on: Mapped[date] = mapped_column(Date, index=True)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class BalanceShard(Base):
+    """Running totals of a boundary account (a source or a sink), split over shards.
+
+    Boundary accounts may go negative, so nothing needs to lock them, but every donation,
+    delivery or shop charge adds to one of a handful of them (`ext:donations:cash`…): one
+    totals row would serialise all postings behind its row lock. A posting adds its line to
+    one shard picked at random; the account's totals are the sum of its shards."""
+
+    __tablename__ = "ledger_balance_shards"
+    __table_args__ = (CheckConstraint("debits >= 0 AND credits >= 0", name="totals_non_negative"),)
+
+    account_code: Mapped[str] = mapped_column(ForeignKey("ledger_accounts.code"), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    debits: Mapped[int] = mapped_column(BigInteger, default=0)
+    credits: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FoodWriteOff(Base):
+    """Goods of a lot thrown away (폐기: expired or spoiled), at the lot's appraised value."""
+
+    __tablename__ = "foodbank_write_offs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("foodbank_lots.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(200))
+    written_off_on: Mapped[date] = mapped_column(Date)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class CorporateAgreement(Base):
+    """A company's in-kind service offer (협약: home repair, dental care, pest control…)."""
+
+    __tablename__ = "corporate_agreements"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    donor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("donors.id"), index=True)
+    service: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(String(300))
+    unit_value: Mapped[int] = mapped_column(BigInteger)  # appraised KRW per use (환가)
+    uses_per_year: Mapped[int | None] = mapped_column(Integer)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AgreementUse(Base):
+    """One use of an agreement for a household, booked as goods received and given at once."""
+
+    __tablename__ = "agreement_uses"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    agreement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("corporate_agreements.id"), index=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    dong: Mapped[str] = mapped_column(String(50))
+    used_on: Mapped[date] = mapped_column(Date)
+    value: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -27,3 +27,15 @@ async def insert_ignore(
     builder = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
     result = await session.execute(builder(table).values(values).on_conflict_do_nothing())
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def upsert_add(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], keys: list[str], counters: list[str]
+) -> None:
+    """INSERT the rows, or add their counters to the existing row with the same keys."""
+    builder = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
+    stmt = builder(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: table.c[c] + getattr(stmt.excluded, c) for c in counters}
+    )
+    await session.execute(stmt, rows)

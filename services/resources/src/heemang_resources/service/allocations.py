@@ -119,7 +119,7 @@ async def _available(session: AsyncSession, fund: LedgerAccount) -> int:
             Allocation.fund == fund.code, Allocation.status == APPROVED
         )
     )
-    return ledger.natural_balance(fund) - int(committed or 0)
+    return await ledger.balance(session, fund.code) - int(committed or 0)
 
 
 def _record(

@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_common.errors import NotFound
 from heemang_common.events.envelope import utcnow
-from heemang_common.events.resources import CampaignGoalReached, CampaignGoalReachedData
+from heemang_common.events.resources import (
+    CampaignGoalReached,
+    CampaignGoalReachedData,
+    DonationReceived,
+    DonationReceivedData,
+)
 from heemang_common.outbox import add_event
 from heemang_resources.db.models import Campaign, Donation, Donor, JournalLine, OutboxMessage, ReceiptCounter
 from heemang_resources.db.sql import insert_ignore, table_of
@@ -110,6 +115,7 @@ async def record(session: AsyncSession, d: DonationInput, actor: str, token: uui
         ),
         kind="donation",
         created_by=actor,
+        fresh_key=True,
     )
     donation = Donation(
         id=uuid.uuid4(),
@@ -128,6 +134,22 @@ async def record(session: AsyncSession, d: DonationInput, actor: str, token: uui
         created_at=now,
     )
     session.add(donation)
+    add_event(
+        session,
+        OutboxMessage,
+        DonationReceived.create(
+            subject=str(donation.id),
+            data=DonationReceivedData(
+                donation_id=donation.id,
+                donor_id=d.donor_id,
+                campaign_id=d.campaign_id,
+                form=d.form,
+                designation=d.designation,
+                amount=d.amount,
+                received_on=d.received_on,
+            ),
+        ),
+    )
     if campaign is not None and reached is not None:
         _goal_reached(session, campaign, reached)
     await session.flush()
@@ -207,6 +229,7 @@ async def use_report(session: AsyncSession, donation: Donation) -> UseReport:
     """How the designated fund that holds this gift was spent, by purpose: what left the
     fund and where to (a sink account's purpose), never who received it."""
     fund = await ledger.get_account(session, donation.fund)
+    totals = (await ledger.totals_of(session, [fund.code]))[fund.code]
     rows = (
         await session.execute(
             select(JournalLine.entry_id, JournalLine.amount).where(
@@ -227,9 +250,9 @@ async def use_report(session: AsyncSession, donation: Donation) -> UseReport:
         donation=donation,
         fund_kind=donation.designation,
         programme=donation.designated_programme,
-        fund_received=fund.debits,
+        fund_received=totals.debits,
         spent=[UseLine(p, sum(a), len(a)) for p, a in sorted(by_purpose.items())],
-        remaining=ledger.natural_balance(fund),
+        remaining=ledger.natural(fund, totals),
     )
 
 

@@ -9,18 +9,21 @@ every write transaction is `BEGIN IMMEDIATE`, which serialises postings the same
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from heemang_resources.db.models import BalanceShard, JournalLine, LedgerAccount
 from heemang_resources.db.models import JournalEntry as EntryRow
-from heemang_resources.db.models import JournalLine, LedgerAccount
-from heemang_resources.db.sql import insert_ignore
+from heemang_resources.db.sql import insert_ignore, upsert_add
 from heemang_resources.db.sql import table_of as _table
+from heemang_resources.domain.chart import account_of, kind_of
 from heemang_resources.domain.errors import AccountExists, IdempotencyConflict, UnknownAccount, UnknownEntry
 from heemang_resources.domain.ledger import (
     Account,
@@ -39,9 +42,41 @@ def to_account(row: LedgerAccount) -> Account:
     return Account(row.code, AccountKind(row.kind), source)
 
 
-def natural_balance(row: LedgerAccount) -> int:
-    raw = row.debits - row.credits
-    return -raw if to_account(row).normal_side is Side.credit else raw
+#: Shards of a boundary account's totals (see db.models.BalanceShard).
+SHARDS = 16
+
+
+def natural(row: LedgerAccount, totals: Totals) -> int:
+    """The balance on the account's normal side (a fund's money, a source's intake)."""
+    return -totals.raw if to_account(row).normal_side is Side.credit else totals.raw
+
+
+async def totals_of(session: AsyncSession, codes: Sequence[str]) -> dict[str, Totals]:
+    """Σ debits and Σ credits per account: its own row plus its shards."""
+    found = {
+        code: [int(d), int(c)]
+        for code, d, c in (
+            await session.execute(
+                select(LedgerAccount.code, LedgerAccount.debits, LedgerAccount.credits)
+                .where(LedgerAccount.code.in_(codes))
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+    }
+    shards = await session.execute(
+        select(BalanceShard.account_code, func.sum(BalanceShard.debits), func.sum(BalanceShard.credits))
+        .where(BalanceShard.account_code.in_(codes))
+        .group_by(BalanceShard.account_code)
+    )
+    for code, d, c in shards.all():
+        found[code][0] += int(d)
+        found[code][1] += int(c)
+    return {code: Totals(d, c) for code, (d, c) in found.items()}
+
+
+async def balance(session: AsyncSession, code: str) -> int:
+    row = await get_account(session, code)
+    return natural(row, (await totals_of(session, [code]))[code])
 
 
 async def open_accounts(
@@ -85,12 +120,18 @@ class Posted:
     replayed: bool
 
 
-async def post(session: AsyncSession, entry: JournalEntry, *, kind: str, created_by: str) -> Posted:
-    """Post `entry` or raise the domain error that refuses it (nothing written then)."""
+async def post(
+    session: AsyncSession, entry: JournalEntry, *, kind: str, created_by: str, fresh_key: bool = False
+) -> Posted:
+    """Post `entry` or raise the domain error that refuses it (nothing written then).
+
+    `fresh_key`: the caller derived the key from its own Idempotency-Key claim token (new
+    per execution), so no earlier entry can have it and the replay look-up is skipped; the
+    UNIQUE index on the key still stands behind that promise."""
     entry.check()
-    rows = await _lock(session, sorted({line.account for line in entry.lines}))
+    accounts, totals = await _lock(session, sorted({line.account for line in entry.lines}))
     # After the locks: a concurrent posting with the same key has committed or rolled back.
-    first = await _by_key(session, entry.idempotency_key)
+    first = None if fresh_key else await _by_key(session, entry.idempotency_key)
     if first is not None:
         if first.body() != entry.body():
             raise IdempotencyConflict(
@@ -99,31 +140,49 @@ async def post(session: AsyncSession, entry: JournalEntry, *, kind: str, created
                 entry_id=first.id,
             )
         return Posted(first, kind, replayed=True)
-    ledger = await _ledger_for(session, rows, entry)
+    ledger = await _ledger_for(session, accounts, totals, entry)
     posted = ledger.post(entry)
     await _insert(session, entry, kind=kind, created_by=created_by)
-    await _add_totals(session, entry.lines)
+    await _add_totals(session, entry.lines, set(totals))
     return Posted(posted.entry, kind, replayed=False)
 
 
-async def _lock(session: AsyncSession, codes: list[str]) -> list[LedgerAccount]:
-    stmt = select(LedgerAccount).where(LedgerAccount.code.in_(codes)).order_by(LedgerAccount.code)
-    # populate_existing: the locked read is the truth, not whatever the identity map held.
-    stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    rows = list((await session.scalars(stmt)).all())
-    missing = sorted(set(codes) - {r.code for r in rows})
+async def _lock(session: AsyncSession, codes: list[str]) -> tuple[dict[str, Account], dict[str, Totals]]:
+    """The entry's accounts, and the totals of the no-overdraft ones, read under a row lock
+    (in code order, so two postings never deadlock): their totals decide the overdraft rule.
+
+    Boundary accounts are neither read nor locked: no rule limits them, they are the hot
+    rows every posting of a kind shares, and a code's shape tells its kind. Their existence
+    is checked by the lines' foreign key (`_insert`)."""
+    accounts: dict[str, Account] = {}
+    for code in codes:
+        kind = kind_of(code)
+        if kind is None:
+            raise UnknownAccount(f"no account {code}", account=code)
+        accounts[code] = account_of(kind, code)
+    internal = [c for c in codes if not accounts[c].may_go_negative]
+    rows: list[LedgerAccount] = []
+    if internal:
+        stmt = (
+            select(LedgerAccount)
+            .where(LedgerAccount.code.in_(internal))
+            .order_by(LedgerAccount.code)
+            .with_for_update()
+            .execution_options(populate_existing=True)  # the locked read, not the identity map
+        )
+        rows = list((await session.scalars(stmt)).all())
+    missing = sorted(set(internal) - {r.code for r in rows})
     if missing:
         raise UnknownAccount(f"no account {missing[0]}", account=missing[0])
-    return rows
+    return accounts, {r.code: Totals(r.debits, r.credits) for r in rows}
 
 
-async def _ledger_for(session: AsyncSession, rows: Sequence[LedgerAccount], entry: JournalEntry) -> Ledger:
+async def _ledger_for(
+    session: AsyncSession, accounts: dict[str, Account], totals: dict[str, Totals], entry: JournalEntry
+) -> Ledger:
     """The pure ledger restricted to what `entry` touches: its accounts' totals and, for a
     reversal, the original entry and whether it was reversed already."""
-    ledger = Ledger(
-        accounts={r.code: to_account(r) for r in rows},
-        totals={r.code: Totals(r.debits, r.credits) for r in rows},
-    )
+    ledger = Ledger(accounts=accounts, totals=totals)
     if entry.reverses is None:
         return ledger
     original = await load_entry(session, _uuid(entry.reverses))
@@ -156,31 +215,46 @@ async def _insert(session: AsyncSession, entry: JournalEntry, *, kind: str, crea
             created_by=created_by,
         )
     )
-    await session.execute(
-        _table(JournalLine).insert(),
-        [
-            {"entry_id": entry_id, "account_code": x.account, "side": x.side.value, "amount": x.amount}
-            for x in entry.lines
-        ],
-    )
+    try:
+        await session.execute(
+            _table(JournalLine).insert(),
+            [
+                {"entry_id": entry_id, "account_code": x.account, "side": x.side.value, "amount": x.amount}
+                for x in entry.lines
+            ],
+        )
+    except IntegrityError:  # a boundary account that is not open (the foreign key)
+        raise UnknownAccount(f"an account of entry {entry.id} is not open", entry_id=entry.id) from None
 
 
-async def _add_totals(session: AsyncSession, lines: Sequence[Posting]) -> None:
-    table = _table(LedgerAccount)
-    stmt = (
-        update(table)
-        .where(table.c.code == bindparam("b_code"))
-        .values(debits=table.c.debits + bindparam("b_d"), credits=table.c.credits + bindparam("b_c"))
-    )
-    params = [
-        {
-            "b_code": x.account,
-            "b_d": x.amount if x.side is Side.debit else 0,
-            "b_c": x.amount if x.side is Side.credit else 0,
-        }
-        for x in lines
-    ]
-    await session.execute(stmt, params)
+async def _add_totals(session: AsyncSession, lines: Sequence[Posting], internal: set[str]) -> None:
+    """Internal accounts' rows (locked above) and one random shard of each boundary account."""
+    own = [x for x in lines if x.account in internal]
+    if own:
+        table = _table(LedgerAccount)
+        stmt = (
+            update(table)
+            .where(table.c.code == bindparam("b_code"))
+            .values(debits=table.c.debits + bindparam("b_d"), credits=table.c.credits + bindparam("b_c"))
+        )
+        await session.execute(
+            stmt, [{"b_code": x.account, "b_d": _split(x)[0], "b_c": _split(x)[1]} for x in own]
+        )
+    shared = [x for x in lines if x.account not in internal]
+    if shared:
+        rows = [
+            {"account_code": x.account, "shard": random.randrange(SHARDS), "debits": d, "credits": c}
+            for x in shared
+            for d, c in [_split(x)]
+        ]
+        await upsert_add(
+            session, _table(BalanceShard), rows, ["account_code", "shard"], ["debits", "credits"]
+        )
+
+
+def _split(line: Posting) -> tuple[int, int]:
+    """(debit, credit) amounts of a line."""
+    return (line.amount, 0) if line.side is Side.debit else (0, line.amount)
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -249,6 +323,15 @@ async def trial_balance(session: AsyncSession, *, verify: bool = False) -> Trial
             )
         )
     ).one()
+    shard_debits, shard_credits = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(BalanceShard.debits), 0),
+                func.coalesce(func.sum(BalanceShard.credits), 0),
+            )
+        )
+    ).one()
+    debits, credits = int(debits) + int(shard_debits), int(credits) + int(shard_credits)
     negative = list(
         await session.scalars(
             select(LedgerAccount.code).where(
@@ -270,12 +353,22 @@ async def _mismatches(session: AsyncSession) -> list[str]:
         .group_by(JournalLine.account_code)
         .subquery()
     )
+    shards = (
+        select(
+            BalanceShard.account_code.label("code"),
+            func.sum(BalanceShard.debits).label("d"),
+            func.sum(BalanceShard.credits).label("c"),
+        )
+        .group_by(BalanceShard.account_code)
+        .subquery()
+    )
     stmt = (
         select(LedgerAccount.code)
         .outerjoin(sums, sums.c.code == LedgerAccount.code)
+        .outerjoin(shards, shards.c.code == LedgerAccount.code)
         .where(
-            (func.coalesce(sums.c.d, 0) != LedgerAccount.debits)
-            | (func.coalesce(sums.c.c, 0) != LedgerAccount.credits)
+            (func.coalesce(sums.c.d, 0) != LedgerAccount.debits + func.coalesce(shards.c.d, 0))
+            | (func.coalesce(sums.c.c, 0) != LedgerAccount.credits + func.coalesce(shards.c.c, 0))
         )
     )
     return list(await session.scalars(stmt))

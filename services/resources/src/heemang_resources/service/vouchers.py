@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_common.errors import Conflict, Forbidden, NotFound
 from heemang_common.events.envelope import utcnow
+from heemang_common.events.resources import VoucherCharged, VoucherChargedData
+from heemang_common.outbox import add_event
 from heemang_resources.db.models import (
+    OutboxMessage,
     VoucherCharge,
     VoucherHolder,
     VoucherProgramme,
@@ -132,6 +135,7 @@ async def charge(
         ),
         kind="charge",
         created_by=shop,
+        fresh_key=True,
     )
     row = VoucherCharge(
         id=uuid.uuid4(),
@@ -144,6 +148,16 @@ async def charge(
         charged_at=now,
     )
     session.add(row)
+    add_event(
+        session,
+        OutboxMessage,
+        VoucherCharged.create(
+            subject=str(row.id),
+            data=VoucherChargedData(
+                charge_id=row.id, programme=p.code, shop=shop, amount=amount, month=row.month, charged_at=now
+            ),
+        ),
+    )
     await session.flush()
     return row
 
