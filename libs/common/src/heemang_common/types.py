@@ -7,22 +7,26 @@ client bug, and accepting it would store a date nobody meant; these types refuse
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, StrictBool, StrictInt
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
-def _text_or_value(kind: type, what: str) -> Any:
+
+def _iso_only(kind: type, form: re.Pattern[str], what: str) -> Any:
     def check(value: Any) -> Any:
-        if isinstance(value, (str, kind)):
+        if isinstance(value, kind) or (isinstance(value, str) and form.match(value)):
             return value
-        raise ValueError(f"{what} must be a string in ISO 8601 form")
+        raise ValueError(f"{what} must be written in ISO 8601 form")
 
     return check
 
 
-IsoDate = Annotated[date, BeforeValidator(_text_or_value(date, "a date (YYYY-MM-DD)"))]
-IsoDateTime = Annotated[datetime, BeforeValidator(_text_or_value(datetime, "a date-time"))]
+IsoDate = Annotated[date, BeforeValidator(_iso_only(date, _ISO_DATE, "a date (YYYY-MM-DD)"))]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only(datetime, _ISO_DATETIME, "a date-time"))]
 
 __all__ = ["IsoDate", "IsoDateTime", "StrictBool", "StrictInt"]

@@ -13,6 +13,7 @@ from heemang_common.deps import SessionDep
 from heemang_common.errors import Conflict
 from heemang_common.events.envelope import utcnow
 from heemang_common.masking import mask_name
+from heemang_common.types import IsoDate
 from heemang_resources.api.common import MANAGERS, IdempotencyKeyHeader, idempotent
 from heemang_resources.api.schemas import (
     AllowanceProgrammeCreate,
@@ -109,7 +110,7 @@ async def preview(
     session: SessionDep,
     principal: PrincipalDep,
     period: str = PeriodPath,
-    as_of: date = Query(...),
+    as_of: IsoDate = Query(...),
 ) -> RunRead:
     principal.require_role(*MANAGERS)
     plan = await allowances.preview(session, await allowances.programme(session, code), period, as_of)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from heemang_common.auth import PrincipalDep
 from heemang_common.deps import SessionDep
 from heemang_common.errors import Invalid
+from heemang_common.types import IsoDate
 from heemang_resources.api.common import MANAGERS, READERS, IdempotencyKeyHeader, idempotent
 from heemang_resources.api.schemas import (
     FoodIssueCreate,
@@ -117,7 +118,7 @@ async def expiring(
     session: SessionDep,
     principal: PrincipalDep,
     within_days: int = Query(7, ge=0, le=365),
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
 ) -> list[FoodLotRead]:
     principal.require_role(*READERS)
     on = as_of or date.today()
@@ -131,8 +132,8 @@ async def expiring(
 async def served(
     session: SessionDep,
     principal: PrincipalDep,
-    from_date: date = Query(..., alias="from"),
-    to_date: date = Query(..., alias="to"),
+    from_date: IsoDate = Query(..., alias="from"),
+    to_date: IsoDate = Query(..., alias="to"),
 ) -> FoodServedRead:
     principal.require_role(*READERS)
     if to_date < from_date:

@@ -3,7 +3,7 @@ voucher usage, distributions per period. Aggregates only: no personal data."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Literal
 
@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from heemang_common.auth import PrincipalDep
 from heemang_common.deps import SessionDep
 from heemang_common.errors import Invalid
+from heemang_common.types import IsoDate
 from heemang_resources.api.common import READERS
 from heemang_resources.api.donations import campaign_read
 from heemang_resources.api.schemas import (
@@ -181,8 +182,8 @@ class DistributionRow(BaseModel):
 class DistributionsRead(BaseModel):
     """지원 실적: what was delivered in the period (Seoul dates, inclusive)."""
 
-    from_date: date
-    to_date: date
+    from_date: IsoDate
+    to_date: IsoDate
     rows: list[DistributionRow]
     households: int
     amount: int
@@ -197,8 +198,8 @@ class DistributionsRead(BaseModel):
 async def distributions(
     session: SessionDep,
     principal: PrincipalDep,
-    from_date: date = Query(..., alias="from"),
-    to_date: date = Query(..., alias="to"),
+    from_date: IsoDate = Query(..., alias="from"),
+    to_date: IsoDate = Query(..., alias="to"),
     format: Format = FormatQuery,
 ) -> Response | DistributionsRead:
     principal.require_role(*READERS)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from heemang_common.types import IsoDate, IsoDateTime, StrictBool
 from heemang_resources.domain.ledger import MAX_AMOUNT, AccountKind, FundingSource, Side
 
 KRW = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Integer KRW (floats are refused)")]
@@ -34,11 +34,11 @@ class AccountRead(BaseModel):
     kind: AccountKind
     funding_source: FundingSource | None
     name: str
-    no_overdraft: bool = Field(description="True for internal accounts, which never go negative")
+    no_overdraft: StrictBool = Field(description="True for internal accounts, which never go negative")
     debits: int = Field(description="Σ debit lines, KRW")
     credits: int = Field(description="Σ credit lines, KRW")
     balance: int = Field(description="On the account's normal side, KRW")
-    opened_at: datetime
+    opened_at: IsoDateTime
 
 
 class AccountPage(BaseModel):
@@ -92,7 +92,7 @@ class ReversalCreate(BaseModel):
 
 class EntryRead(BaseModel):
     id: uuid.UUID
-    posted_at: datetime
+    posted_at: IsoDateTime
     memo: str
     kind: str = Field(description="What posted it: manual, reversal, donation, delivery, charge…")
     reverses: uuid.UUID | None
@@ -108,7 +108,7 @@ class EntryPage(BaseModel):
 
 class StatementLine(BaseModel):
     entry_id: uuid.UUID
-    posted_at: datetime
+    posted_at: IsoDateTime
     memo: str
     side: Side
     amount: int
@@ -127,8 +127,8 @@ class TrialBalanceRead(BaseModel):
     debits: int
     credits: int
     difference: int
-    balanced: bool
-    verified_against_lines: bool
+    balanced: StrictBool
+    verified_against_lines: StrictBool
     mismatched_accounts: list[str]
     negative_accounts: list[str]
 
@@ -154,9 +154,9 @@ class AllocationRead(BaseModel):
     reason: str | None
     detail: str | None
     year: int
-    requested_at: datetime
-    decided_at: datetime
-    delivered_at: datetime | None
+    requested_at: IsoDateTime
+    decided_at: IsoDateTime
+    delivered_at: IsoDateTime | None
     delivery_entry_id: uuid.UUID | None
 
 
@@ -187,7 +187,7 @@ class HouseholdFoodRead(BaseModel):
     item: str
     quantity: int
     value: int = Field(description="KRW at appraised value")
-    issued_on: date
+    issued_on: IsoDate
     dong: str | None
 
 
@@ -218,7 +218,7 @@ class DonorCreate(BaseModel):
     kind: Literal["individual", "company"]
     name: str = Field(min_length=1, max_length=200, examples=["홍길동", "(주)희망건설"])
     sponsorship: Literal["regular", "one_off"] = Field(description="정기 regular / 일시 one-off")
-    hall_of_fame: bool = Field(False, description="Opted in to the donors' hall of fame")
+    hall_of_fame: StrictBool = Field(False, description="Opted in to the donors' hall of fame")
 
 
 class DonorRead(BaseModel):
@@ -226,8 +226,8 @@ class DonorRead(BaseModel):
     kind: str
     name: str = Field(description="Masked for individuals (홍*동); companies in full")
     sponsorship: str
-    hall_of_fame: bool
-    created_at: datetime
+    hall_of_fame: StrictBool
+    created_at: IsoDateTime
 
 
 class DonorPage(BaseModel):
@@ -248,8 +248,8 @@ class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, examples=["희망2021 나눔캠페인"])
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
     goal: KRW
 
 
@@ -258,8 +258,8 @@ class CampaignRead(BaseModel):
 
     id: uuid.UUID
     name: str
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
     goal: int
     raised: int
     cash: int
@@ -267,7 +267,7 @@ class CampaignRead(BaseModel):
     cash_designated: int
     goods: int
     progress_percent: str = Field(description="To a tenth of a percent, e.g. 174.2")
-    goal_reached_on: date | None
+    goal_reached_on: IsoDate | None
 
 
 class CampaignPage(BaseModel):
@@ -283,7 +283,7 @@ class DonationCreate(BaseModel):
     form: Literal["cash", "goods"]
     designation: Literal["general", "household", "programme"] = "general"
     amount: KRW = Field(description="KRW; for goods the appraised value (환가)")
-    received_on: date
+    received_on: IsoDate
     donor_id: uuid.UUID | None = Field(None, description="None for an anonymous gift (no receipt)")
     campaign_id: uuid.UUID | None = None
     household_id: uuid.UUID | None = Field(None, description="Required for designation=household")
@@ -305,11 +305,11 @@ class DonationRead(BaseModel):
     designated_programme: str | None
     amount: int
     goods_description: str | None
-    received_on: date
+    received_on: IsoDate
     fund: str
     entry_id: uuid.UUID
     receipt_serial: str | None
-    created_at: datetime
+    created_at: IsoDateTime
 
 
 class DonationPage(BaseModel):
@@ -377,7 +377,7 @@ class VoucherHolderRead(BaseModel):
     programme: str
     household_id: uuid.UUID
     dong: str
-    active: bool
+    active: StrictBool
     balance: int = 0
 
 
@@ -387,13 +387,13 @@ class TopUpCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     month: str = Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2026-09"])
-    holiday: bool = Field(False, description="Add the holiday bonus (명절 추가 지원)")
+    holiday: StrictBool = Field(False, description="Add the holiday bonus (명절 추가 지원)")
 
 
 class TopUpRead(BaseModel):
     programme: str
     month: str
-    holiday: bool
+    holiday: StrictBool
     holders: int
     per_holder: int
     total: int
@@ -418,7 +418,7 @@ class ChargeRead(BaseModel):
     amount: int
     month: str
     entry_id: uuid.UUID
-    charged_at: datetime
+    charged_at: IsoDateTime
 
 
 class UsageMonth(BaseModel):
@@ -524,8 +524,8 @@ class EnrolmentCreate(BaseModel):
     holder_name: str = Field(min_length=1, max_length=100)
     bank_code: str = Field(pattern=r"^[0-9]{3}$", examples=["004"])
     account_number: str = Field(pattern=r"^[0-9\-]{6,40}$")
-    eligible_from: date
-    eligible_to: date | None = None
+    eligible_from: IsoDate
+    eligible_to: IsoDate | None = None
 
 
 class EnrolmentRead(BaseModel):
@@ -536,8 +536,8 @@ class EnrolmentRead(BaseModel):
     holder_name: str = Field(description="Masked")
     bank_code: str
     account_number: str = Field(description="Masked: last four digits")
-    eligible_from: date
-    eligible_to: date | None
+    eligible_from: IsoDate
+    eligible_to: IsoDate | None
 
 
 class RunCreate(BaseModel):
@@ -548,13 +548,13 @@ class RunCreate(BaseModel):
     period: str = Field(
         pattern=r"^20[0-9]{2}(-(0[1-9]|1[0-2]|seol|chuseok))?$", examples=["2026-11", "2026-chuseok"]
     )
-    as_of: date
+    as_of: IsoDate
 
 
 class RunRead(BaseModel):
     programme: str
     period: str
-    as_of: date
+    as_of: IsoDate
     paid_now: int
     already_paid: int
     amount_each: int
@@ -568,7 +568,7 @@ class RegisterLine(BaseModel):
     holder_name: str = Field(description="Masked")
     account_number: str = Field(description="Masked")
     amount: int
-    paid_at: datetime
+    paid_at: IsoDateTime
 
 
 class RegisterRead(BaseModel):
@@ -590,8 +590,8 @@ class FoodReceiptCreate(BaseModel):
     unit: str = Field("ea", min_length=1, max_length=20)
     quantity: int = Field(gt=0, le=1_000_000, strict=True)
     unit_value: KRW
-    expires_on: date | None = None
-    received_on: date
+    expires_on: IsoDate | None = None
+    received_on: IsoDate
     donor_id: uuid.UUID | None = None
 
 
@@ -604,8 +604,8 @@ class FoodLotRead(BaseModel):
     quantity: int
     remaining: int
     unit_value: int
-    expires_on: date | None
-    received_on: date
+    expires_on: IsoDate | None
+    received_on: IsoDate
     entry_id: uuid.UUID
 
 
@@ -616,7 +616,7 @@ class FoodIssueCreate(BaseModel):
 
     item: str = Field(min_length=1, max_length=100)
     quantity: int = Field(gt=0, le=1_000_000, strict=True)
-    issued_on: date
+    issued_on: IsoDate
     household_id: uuid.UUID | None = None
     dong: str | None = Field(None, max_length=50)
     facility: str | None = Field(None, max_length=100)
@@ -632,7 +632,7 @@ class FoodIssueRead(BaseModel):
     household_id: uuid.UUID | None
     facility: str | None
     dong: str | None
-    issued_on: date
+    issued_on: IsoDate
     entry_id: uuid.UUID
 
 
@@ -641,14 +641,14 @@ class StockRead(BaseModel):
     unit: str
     quantity: int
     value: int
-    next_expiry: date | None
+    next_expiry: IsoDate | None
 
 
 class FoodServedRead(BaseModel):
     """이용 실적: people (households) served and value distributed in the period."""
 
-    from_date: date
-    to_date: date
+    from_date: IsoDate
+    to_date: IsoDate
     households: int
     facilities: int
     issues: int
@@ -665,7 +665,7 @@ class WriteOffCreate(BaseModel):
         None, gt=0, le=1_000_000, strict=True, description="Default: all that is left"
     )
     reason: str = Field(min_length=1, max_length=200, examples=["유통기한 경과"])
-    written_off_on: date
+    written_off_on: IsoDate
 
 
 class WriteOffRead(BaseModel):
@@ -676,7 +676,7 @@ class WriteOffRead(BaseModel):
     quantity: int
     value: int
     reason: str
-    written_off_on: date
+    written_off_on: IsoDate
     entry_id: uuid.UUID
 
 
@@ -690,8 +690,8 @@ class AgreementCreate(BaseModel):
     description: str = Field(min_length=1, max_length=300, examples=["저소득 가구 집수리 연 10가구"])
     unit_value: KRW = Field(description="Appraised KRW per use (환가)")
     uses_per_year: int | None = Field(None, gt=0, le=100_000, strict=True)
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
 
 
 class AgreementRead(BaseModel):
@@ -703,8 +703,8 @@ class AgreementRead(BaseModel):
     description: str
     unit_value: int
     uses_per_year: int | None
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
 
 
 class AgreementUseCreate(BaseModel):
@@ -714,7 +714,7 @@ class AgreementUseCreate(BaseModel):
 
     household_id: uuid.UUID
     dong: str = Field(min_length=1, max_length=50)
-    used_on: date
+    used_on: IsoDate
 
 
 class AgreementUseRead(BaseModel):
@@ -724,6 +724,6 @@ class AgreementUseRead(BaseModel):
     agreement_id: uuid.UUID
     household_id: uuid.UUID
     dong: str
-    used_on: date
+    used_on: IsoDate
     value: int
     entry_id: uuid.UUID
