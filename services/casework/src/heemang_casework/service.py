@@ -13,6 +13,7 @@ from heemang_casework.domain.alerts import AlertKind, alert_kind, timeline_note
 from heemang_casework.domain.closure import ClosureReason
 from heemang_casework.domain.errors import AlertAlreadyAcknowledged
 from heemang_casework.domain.followup import due_dates, local_date
+from heemang_casework.domain.scope import Viewer
 from heemang_casework.domain.stages import (
     OPENING_STAGE,
     CaseState,
@@ -27,6 +28,8 @@ from heemang_common.errors import NotFound
 from heemang_common.events.casework import (
     AlertRaised,
     AlertRaisedData,
+    CaseAssigned,
+    CaseAssignedData,
     CaseClosed,
     CaseClosedData,
     CaseOpened,
@@ -39,7 +42,12 @@ from heemang_common.events.hotline import CheckinMissedData
 
 
 async def open_case_for_referral(
-    session: AsyncSession, *, referral_id: uuid.UUID, household_id: uuid.UUID, dong: str
+    session: AsyncSession,
+    *,
+    referral_id: uuid.UUID,
+    household_id: uuid.UUID,
+    dong: str,
+    restricted: bool = False,
 ) -> Case:
     existing = await repositories.case_for_referral(session, referral_id)
     if existing is not None:
@@ -51,6 +59,7 @@ async def open_case_for_referral(
         dong=dong,
         stage=OPENING_STAGE.value,
         opened_at=utcnow(),
+        restricted=restricted,
     )
     session.add(case)
     await session.flush()
@@ -88,7 +97,9 @@ def case_state(case: Case) -> CaseState:
     )
 
 
-async def change_stage(session: AsyncSession, case_id: uuid.UUID, command: TransitionCommand) -> Case:
+async def change_stage(
+    session: AsyncSession, case_id: uuid.UUID, command: TransitionCommand, actor: str | None = None
+) -> Case:
     """Move a case to another stage: the pure rules decide (raising before anything is
     written), then the case, its timeline entry and the events are written together."""
     case = await repositories.get_case_for_update(session, case_id)
@@ -98,13 +109,75 @@ async def change_stage(session: AsyncSession, case_id: uuid.UUID, command: Trans
     after = transition(before, command)
     now = utcnow()
     _apply(case, after, now)
-    session.add(_timeline_entry(case.id, before, after, command, now))
+    session.add(_timeline_entry(case.id, before, after, command, now, actor))
     follow_up_due = _schedule_follow_ups(session, case, now) if is_closure(before, command) else []
     await session.flush()
     _publish_stage_changed(session, case, before, after, now)
     if is_closure(before, command):
         _publish_closed(session, case, now, follow_up_due)
     return case
+
+
+async def assign(
+    session: AsyncSession,
+    case: Case,
+    *,
+    case_manager_id: str | None,
+    dong: str,
+    agencies: list[str],
+    restricted: bool,
+    actor: str | None,
+) -> bool:
+    """Replace the case's assignment. A change is logged in the timeline and published as
+    ``case.assigned`` (partner webhooks are filtered by it); no change writes nothing.
+    Returns whether anything changed."""
+    agencies = sorted(set(agencies))
+    current = await repositories.case_agency_ids(session, case.id)
+    before = (case.case_manager_id, case.dong, current, case.restricted)
+    if before == (case_manager_id, dong, agencies, restricted):
+        return False
+    now = utcnow()
+    changes = _assignment_changes(before, (case_manager_id, dong, agencies, restricted))
+    case.case_manager_id, case.dong, case.restricted = case_manager_id, dong, restricted
+    if agencies != current:
+        await repositories.set_agencies(session, case.id, agencies, now)
+    session.add(
+        CaseTimelineEntry(case_id=case.id, at=now, kind="assigned", reason=", ".join(changes), actor=actor)
+    )
+    await session.flush()
+    publish_assigned(session, case, agencies, now)
+    return True
+
+
+def publish_assigned(session: AsyncSession, case: Case, agencies: list[str], now: datetime) -> None:
+    data = CaseAssignedData(
+        case_id=case.id,
+        household_id=case.household_id,
+        dong=case.dong,
+        case_manager_id=case.case_manager_id,
+        agencies=agencies,
+        restricted=case.restricted,
+        assigned_at=now,
+    )
+    publish(session, CaseAssigned.create(subject=case.id, data=data))
+
+
+def _assignment_changes(
+    before: tuple[str | None, str, list[str], bool], after: tuple[str | None, str, list[str], bool]
+) -> list[str]:
+    """The timeline's account of a reassignment: ids and codes, which name no one."""
+    names = ("case_manager", "dong", "agencies", "restricted")
+    return [
+        f"{name}: {_show(old)} -> {_show(new)}"
+        for name, old, new in zip(names, before, after, strict=True)
+        if old != new
+    ]
+
+
+def _show(value: object) -> str:
+    if isinstance(value, list):
+        return "+".join(value) or "-"
+    return "-" if value is None else str(value)
 
 
 async def timeline(session: AsyncSession, case_id: uuid.UUID) -> list[CaseTimelineEntry]:
@@ -122,7 +195,12 @@ def _apply(case: Case, after: CaseState, now: datetime) -> None:
 
 
 def _timeline_entry(
-    case_id: uuid.UUID, before: CaseState, after: CaseState, command: TransitionCommand, now: datetime
+    case_id: uuid.UUID,
+    before: CaseState,
+    after: CaseState,
+    command: TransitionCommand,
+    now: datetime,
+    actor: str | None,
 ) -> CaseTimelineEntry:
     # The entry's reason: the coded closure reason when closing, else the caseworker's words.
     reason = command.closure_reason.value if command.closure_reason else command.reason
@@ -134,7 +212,7 @@ def _timeline_entry(
         to_stage=after.stage.value,
         reason=reason,
         note=command.note,
-        actor=None,  # authentication arrives with its issue
+        actor=actor,
     )
 
 
@@ -245,9 +323,14 @@ async def case_alerts(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[A
 
 
 async def work_list(
-    session: AsyncSession, *, open_only: bool = True, dong: str | None = None, limit: int = 100
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    open_only: bool = True,
+    dong: str | None = None,
+    limit: int = 100,
 ) -> list[tuple[Alert, str]]:
-    return await repositories.work_list(session, open_only=open_only, dong=dong, limit=limit)
+    return await repositories.work_list(session, viewer, open_only=open_only, dong=dong, limit=limit)
 
 
 async def acknowledge_alert(

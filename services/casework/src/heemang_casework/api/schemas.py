@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from heemang_casework.domain.alerts import AlertKind
 from heemang_casework.domain.closure import ClosureCategory, ClosureReason
@@ -27,10 +28,48 @@ class CaseRead(BaseModel):
     closed_at: datetime | None = None
     #: Stages the case may move to next (POST /cases/{id}/transitions).
     allowed_next: list[Stage] = []
+    case_manager_id: str | None = Field(None, description="Gateway user id of the main case manager")
+    agencies: list[str] = Field([], description="Partner agencies assigned to the case")
+    restricted: bool = Field(False, description="Restricted (domestic violence): needs the clearance")
 
 
 class CasePage(BaseModel):
     items: list[CaseRead]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null at the end")
+
+
+_AGENCY = r"^[0-9A-Za-z_.:-]{1,100}$"
+DONG_PATTERN = r"^[0-9A-Za-z_-]{1,20}$"
+
+
+class AssignmentUpdate(BaseModel):
+    """The whole assignment of a case (PUT replaces it)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"case_manager_id": "u-2048", "dong": "sinsa", "agencies": ["gangnam-welfare-centre"]}
+            ]
+        },
+    )
+
+    case_manager_id: str | None = Field(
+        None, min_length=1, max_length=100, description="Gateway user id of the main case manager"
+    )
+    dong: str = Field(pattern=DONG_PATTERN, description="Code of the 동 responsible for the case")
+    agencies: list[str] = Field(
+        [], max_length=20, description="Codes of the partner agencies assigned (유관기관)"
+    )
+    restricted: bool = Field(False, description="Restricted case (domestic violence)")
+
+    @field_validator("agencies")
+    @classmethod
+    def _agency_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not re.fullmatch(_AGENCY, code):
+                raise ValueError(f"not an agency code: {code!r}")
+        return value
 
 
 class TransitionCreate(BaseModel):

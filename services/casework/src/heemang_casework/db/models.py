@@ -32,6 +32,11 @@ class RelayState(RelayStateMixin, Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (
+        # The 동's case list with filters, in (opened_at, id) cursor order.
+        Index("ix_cases_dong_stage_opened_at_id", "dong", "stage", "opened_at", "id"),
+        Index("ix_cases_dong_opened_at_id", "dong", "opened_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     household_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
@@ -46,6 +51,20 @@ class Case(Base):
     # Set at 종결 (never for 미선정): a domain.closure.ClosureReason value.
     closure_reason: Mapped[str | None] = mapped_column(String(40))
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Assignment (capability 7): the main case manager (gateway user id) and whether the case
+    # is restricted (domestic violence: readable only with Clearance.RESTRICTED).
+    case_manager_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseAgency(Base):
+    """A partner agency assigned to a case: it may read the case and record its services."""
+
+    __tablename__ = "case_agencies"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class CaseTimelineEntry(Base):

@@ -1,12 +1,58 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, delete, false, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heemang_casework.db.models import Alert, Case, CaseTimelineEntry, FollowUp
+from heemang_casework.db.models import Alert, Case, CaseAgency, CaseTimelineEntry, FollowUp
 from heemang_casework.domain.alerts import OPEN_STAGES
+from heemang_casework.domain.scope import Action, Role, Viewer, may
+
+
+def scope_clause(viewer: Viewer) -> ColumnElement[bool]:
+    """The SQL twin of domain.scope.can_read: the cases ``viewer`` may read (a table-driven
+    test checks that both agree)."""
+    if not may(viewer, Action.read):
+        return false()
+    restricted = true() if viewer.restricted_clearance else Case.restricted.is_(False)
+    if viewer.role is Role.partner_agency:
+        if viewer.agency_id is None:
+            return false()
+        assigned = select(CaseAgency.case_id).where(CaseAgency.agency_id == viewer.agency_id)
+        return and_(restricted, Case.id.in_(assigned))
+    if viewer.district_wide:
+        return restricted
+    area: ColumnElement[bool] = Case.dong.in_(sorted(viewer.dongs)) if viewer.dongs else false()
+    if viewer.role is Role.case_manager:
+        area = or_(Case.case_manager_id == viewer.subject, area)
+    return and_(restricted, area)
+
+
+async def case_agency_ids(session: AsyncSession, case_id: uuid.UUID) -> list[str]:
+    stmt = select(CaseAgency.agency_id).where(CaseAgency.case_id == case_id).order_by(CaseAgency.agency_id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def agencies_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    found: dict[uuid.UUID, list[str]] = {case_id: [] for case_id in case_ids}
+    if case_ids:
+        stmt = (
+            select(CaseAgency.case_id, CaseAgency.agency_id)
+            .where(CaseAgency.case_id.in_(case_ids))
+            .order_by(CaseAgency.agency_id)
+        )
+        for case_id, agency_id in (await session.execute(stmt)).all():
+            found[case_id].append(agency_id)
+    return found
+
+
+async def set_agencies(session: AsyncSession, case_id: uuid.UUID, agencies: list[str], at: datetime) -> None:
+    await session.execute(delete(CaseAgency).where(CaseAgency.case_id == case_id))
+    for agency_id in agencies:
+        session.add(CaseAgency(case_id=case_id, agency_id=agency_id, assigned_at=at))
 
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID) -> Case | None:
@@ -17,7 +63,12 @@ async def get_case_for_update(session: AsyncSession, case_id: uuid.UUID) -> Case
     """The case, row-locked until the transaction ends, so two concurrent transitions of one
     case run one after the other (the second sees the first's stage). SQLite ignores the
     lock; its BEGIN IMMEDIATE already serialises writers."""
-    stmt = select(Case).where(Case.id == case_id).with_for_update()
+    stmt = (
+        select(Case)
+        .where(Case.id == case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # a copy read earlier must not be trusted
+    )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -26,18 +77,53 @@ async def case_for_referral(session: AsyncSession, referral_id: uuid.UUID) -> Ca
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+@dataclass(frozen=True)
+class CaseFilter:
+    household_id: uuid.UUID | None = None
+    referral_id: uuid.UUID | None = None
+    dong: str | None = None
+    stages: tuple[str, ...] = ()
+    selection: str | None = None
+    case_manager_id: str | None = None
+    agency_id: str | None = None
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+
+
 async def list_cases(
     session: AsyncSession,
+    viewer: Viewer,
+    filters: CaseFilter,
     *,
-    household_id: uuid.UUID | None,
-    referral_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Case]:
-    stmt = select(Case).order_by(Case.opened_at, Case.id).limit(limit)
-    if household_id is not None:
-        stmt = stmt.where(Case.household_id == household_id)
-    if referral_id is not None:
-        stmt = stmt.where(Case.referral_id == referral_id)
+    """Cases the viewer may read, matching ``filters``, in (opened_at, id) order after the cursor."""
+    stmt = select(Case).where(scope_clause(viewer)).order_by(Case.opened_at, Case.id).limit(limit)
+    conditions: list[ColumnElement[bool]] = []
+    if filters.household_id is not None:
+        conditions.append(Case.household_id == filters.household_id)
+    if filters.referral_id is not None:
+        conditions.append(Case.referral_id == filters.referral_id)
+    if filters.dong is not None:
+        conditions.append(Case.dong == filters.dong)
+    if filters.stages:
+        conditions.append(Case.stage.in_(filters.stages))
+    if filters.selection is not None:
+        conditions.append(Case.selection == filters.selection)
+    if filters.case_manager_id is not None:
+        conditions.append(Case.case_manager_id == filters.case_manager_id)
+    if filters.agency_id is not None:
+        assigned = select(CaseAgency.case_id).where(CaseAgency.agency_id == filters.agency_id)
+        conditions.append(Case.id.in_(assigned))
+    if filters.opened_from is not None:
+        conditions.append(Case.opened_at >= filters.opened_from)
+    if filters.opened_to is not None:
+        conditions.append(Case.opened_at < filters.opened_to)
+    if after is not None:
+        conditions.append(tuple_(Case.opened_at, Case.id) > tuple_(after[0], after[1]))
+    if conditions:
+        stmt = stmt.where(*conditions)
     return list((await session.execute(stmt)).scalars())
 
 
@@ -71,9 +157,18 @@ async def alert_for_event(session: AsyncSession, event_id: uuid.UUID) -> Alert |
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def get_alert(session: AsyncSession, alert_id: uuid.UUID) -> Alert | None:
+    return await session.get(Alert, alert_id)
+
+
 async def get_alert_for_update(session: AsyncSession, alert_id: uuid.UUID) -> Alert | None:
     """The alert, row-locked so concurrent acknowledgements apply one after the other."""
-    stmt = select(Alert).where(Alert.id == alert_id).with_for_update()
+    stmt = (
+        select(Alert)
+        .where(Alert.id == alert_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the scope check read it unlocked
+    )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -89,13 +184,14 @@ async def case_alerts(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[A
 
 
 async def work_list(
-    session: AsyncSession, *, open_only: bool, dong: str | None, limit: int
+    session: AsyncSession, viewer: Viewer, *, open_only: bool, dong: str | None, limit: int
 ) -> list[tuple[Alert, str]]:
     """Alerts with their case's 동: urgent first, then oldest first. ``open_only`` keeps the
     unacknowledged ones; otherwise the acknowledged ones."""
     stmt = (
         select(Alert, Case.dong)
         .join(Case, Case.id == Alert.case_id)
+        .where(scope_clause(viewer))
         .order_by(Alert.urgent.desc(), Alert.raised_at, Alert.id)
         .limit(limit)
     )

@@ -17,6 +17,7 @@ async def handle_referral_accepted(event: ReferralAccepted, session: AsyncSessio
         referral_id=event.data.referral_id,
         household_id=event.data.household_id,
         dong=event.data.dong,
+        restricted=event.data.restricted,
     )
 
 
