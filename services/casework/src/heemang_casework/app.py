@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from heemang_casework.api import alerts, cases
+from heemang_casework.api import alerts, cases, conferences, plans
 from heemang_casework.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_casework.events.handlers import CONSUMERS
 from heemang_casework.settings import Settings
@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="Heemang casework",
         description="Integrated case management: eight stages, conferences, plans, follow-ups, reports.",
-        routers=[cases.router, alerts.router],
+        routers=[cases.router, plans.router, conferences.router, alerts.router],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
         relay_state_model=RelayState,

@@ -61,6 +61,7 @@ async def open_case_for_referral(
         opened_at=utcnow(),
         restricted=restricted,
     )
+    case.stage_entered_at = case.opened_at
     session.add(case)
     await session.flush()
     session.add(CaseTimelineEntry(case_id=case.id, at=case.opened_at, kind="opened", to_stage=case.stage))
@@ -186,6 +187,8 @@ async def timeline(session: AsyncSession, case_id: uuid.UUID) -> list[CaseTimeli
 
 
 def _apply(case: Case, after: CaseState, now: datetime) -> None:
+    if case.stage != after.stage.value:
+        case.stage_entered_at = now
     case.stage = after.stage.value
     case.selection = after.selection.value if after.selection else None
     case.selection_reason = after.selection_reason

@@ -2,12 +2,25 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, delete, false, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heemang_casework.db.models import Alert, Case, CaseAgency, CaseTimelineEntry, FollowUp
+from heemang_casework.db.models import (
+    Alert,
+    Assessment,
+    Case,
+    CaseAgency,
+    CaseTimelineEntry,
+    Conference,
+    ConferenceCase,
+    FollowUp,
+    Goal,
+    MonitoringNote,
+    PlannedService,
+    ServiceDelivery,
+)
 from heemang_casework.domain.alerts import OPEN_STAGES
 from heemang_casework.domain.scope import Action, Role, Viewer, may
 
@@ -202,3 +215,156 @@ async def work_list(
     if dong is not None:
         stmt = stmt.where(Case.dong == dong)
     return [(alert, dong_) for alert, dong_ in (await session.execute(stmt)).all()]
+
+
+# ------------------------------------------------------------------ assessments, plan, delivery
+
+
+async def assessments(session: AsyncSession, case_id: uuid.UUID) -> list[Assessment]:
+    stmt = (
+        select(Assessment)
+        .where(Assessment.case_id == case_id)
+        .order_by(Assessment.assessed_at, Assessment.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def goals(session: AsyncSession, case_id: uuid.UUID) -> list[Goal]:
+    stmt = select(Goal).where(Goal.case_id == case_id).order_by(Goal.created_at, Goal.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def goal_of_case(session: AsyncSession, case_id: uuid.UUID, goal_id: uuid.UUID) -> Goal | None:
+    stmt = select(Goal).where(Goal.id == goal_id, Goal.case_id == case_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def planned_services(session: AsyncSession, case_id: uuid.UUID) -> list[PlannedService]:
+    stmt = (
+        select(PlannedService)
+        .where(PlannedService.case_id == case_id)
+        .order_by(PlannedService.created_at, PlannedService.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def planned_service(
+    session: AsyncSession, service_id: uuid.UUID, *, for_update: bool = False
+) -> PlannedService | None:
+    stmt = select(PlannedService).where(PlannedService.id == service_id)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def planned_service_of_case(
+    session: AsyncSession, case_id: uuid.UUID, service_id: uuid.UUID, *, for_update: bool = False
+) -> PlannedService | None:
+    service = await planned_service(session, service_id, for_update=for_update)
+    return service if service is not None and service.case_id == case_id else None
+
+
+async def delivery_for_event(session: AsyncSession, event_id: uuid.UUID) -> ServiceDelivery | None:
+    stmt = select(ServiceDelivery).where(ServiceDelivery.source_event_id == event_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def deliveries(session: AsyncSession, case_id: uuid.UUID) -> list[ServiceDelivery]:
+    stmt = (
+        select(ServiceDelivery)
+        .where(ServiceDelivery.case_id == case_id)
+        .order_by(ServiceDelivery.delivered_on, ServiceDelivery.recorded_at, ServiceDelivery.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def monitoring_notes(session: AsyncSession, case_id: uuid.UUID) -> list[MonitoringNote]:
+    stmt = (
+        select(MonitoringNote)
+        .where(MonitoringNote.case_id == case_id)
+        .order_by(MonitoringNote.at, MonitoringNote.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+# ------------------------------------------------------------------ conferences
+
+
+async def conference_decisions(
+    session: AsyncSession, viewer: Viewer, conference_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[ConferenceCase, Case]]]:
+    """The decisions of each conference on the cases ``viewer`` may read (others are left out)."""
+    found: dict[uuid.UUID, list[tuple[ConferenceCase, Case]]] = {cid: [] for cid in conference_ids}
+    if not conference_ids:
+        return found
+    stmt = (
+        select(ConferenceCase, Case)
+        .join(Case, Case.id == ConferenceCase.case_id)
+        .where(ConferenceCase.conference_id.in_(conference_ids), scope_clause(viewer))
+        .order_by(ConferenceCase.conference_id, Case.opened_at, Case.id)
+    )
+    for decision, case in (await session.execute(stmt)).all():
+        found[decision.conference_id].append((decision, case))
+    return found
+
+
+async def conference_case_count(session: AsyncSession, conference_id: uuid.UUID) -> int:
+    stmt = (
+        select(func.count()).select_from(ConferenceCase).where(ConferenceCase.conference_id == conference_id)
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def list_conferences(
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    kind: str | None,
+    held_from: date | None,
+    held_to: date | None,
+    case_id: uuid.UUID | None,
+    after: tuple[date, uuid.UUID] | None,
+    limit: int,
+) -> list[Conference]:
+    """Conferences that discussed at least one case the viewer may read, by (held_on, id)."""
+    visible = (
+        select(ConferenceCase.conference_id)
+        .join(Case, Case.id == ConferenceCase.case_id)
+        .where(scope_clause(viewer))
+    )
+    if case_id is not None:
+        visible = visible.where(ConferenceCase.case_id == case_id)
+    stmt = (
+        select(Conference)
+        .where(Conference.id.in_(visible))
+        .order_by(Conference.held_on, Conference.id)
+        .limit(limit)
+    )
+    if kind is not None:
+        stmt = stmt.where(Conference.kind == kind)
+    if held_from is not None:
+        stmt = stmt.where(Conference.held_on >= held_from)
+    if held_to is not None:
+        stmt = stmt.where(Conference.held_on < held_to)
+    if after is not None:
+        stmt = stmt.where(tuple_(Conference.held_on, Conference.id) > tuple_(after[0], after[1]))
+    return list((await session.execute(stmt)).scalars())
+
+
+# ------------------------------------------------------------------ the work list
+
+
+async def overdue_monitoring(
+    session: AsyncSession, viewer: Viewer, *, before: datetime, mine: bool, limit: int
+) -> list[Case]:
+    """Cases in ⑥ delivery not monitored since ``before`` (or never since entering delivery)."""
+    last = func.coalesce(Case.last_monitored_at, Case.stage_entered_at, Case.opened_at)
+    stmt = (
+        select(Case)
+        .where(scope_clause(viewer), Case.stage == "delivery", last < before)
+        .order_by(last, Case.id)
+        .limit(limit)
+    )
+    if mine:
+        stmt = stmt.where(Case.case_manager_id == viewer.subject)
+    return list((await session.execute(stmt)).scalars())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heemang_casework import service
+from heemang_casework import planning, service
 from heemang_common.events import topics
 from heemang_common.events.hotline import CheckinMissed
 from heemang_common.events.intake import ReferralAccepted
+from heemang_common.events.resources import AllocationApproved, AllocationRejected, DistributionDelivered
 from heemang_common.runtime import ConsumerSpec
 
 
@@ -27,13 +28,28 @@ async def handle_checkin_missed(event: CheckinMissed, session: AsyncSession) -> 
     await service.raise_checkin_alert(session, event_id=event.id, checkin=event.data)
 
 
+async def handle_allocation_approved(event: AllocationApproved, session: AsyncSession) -> None:
+    await planning.allocation_approved(session, event.data)
+
+
+async def handle_allocation_rejected(event: AllocationRejected, session: AsyncSession) -> None:
+    await planning.allocation_rejected(session, event.data)
+
+
+async def handle_distribution_delivered(event: DistributionDelivered, session: AsyncSession) -> None:
+    await planning.distribution_delivered(session, event.id, event.data)
+
+
 CONSUMERS = [
     ConsumerSpec(
         name="casework",
-        topics=[topics.INTAKE_REFERRAL, topics.HOTLINE_CHECKIN],
+        topics=[topics.INTAKE_REFERRAL, topics.HOTLINE_CHECKIN, topics.RESOURCES_ALLOCATION],
         handlers={
             ReferralAccepted.type_name(): handle_referral_accepted,
             CheckinMissed.type_name(): handle_checkin_missed,
+            AllocationApproved.type_name(): handle_allocation_approved,
+            AllocationRejected.type_name(): handle_allocation_rejected,
+            DistributionDelivered.type_name(): handle_distribution_delivered,
         },
     )
 ]
