@@ -12,7 +12,13 @@ from heemang_casework.db.models import Alert, Case, CaseTimelineEntry, FollowUp
 from heemang_casework.domain.alerts import AlertKind, alert_kind, timeline_note
 from heemang_casework.domain.closure import ClosureReason
 from heemang_casework.domain.errors import AlertAlreadyAcknowledged
-from heemang_casework.domain.followup import due_dates, local_date
+from heemang_casework.domain.followup import (
+    FollowUpOutcome,
+    FollowUpStatus,
+    check_outcome,
+    due_dates,
+    local_date,
+)
 from heemang_casework.domain.scope import Viewer
 from heemang_casework.domain.stages import (
     OPENING_STAGE,
@@ -21,6 +27,7 @@ from heemang_casework.domain.stages import (
     Stage,
     TransitionCommand,
     is_closure,
+    reopen,
     transition,
 )
 from heemang_casework.events.publish import publish
@@ -111,6 +118,8 @@ async def change_stage(
     now = utcnow()
     _apply(case, after, now)
     session.add(_timeline_entry(case.id, before, after, command, now, actor))
+    if is_closure(before, command):
+        await repositories.drop_cancelled_follow_ups(session, case.id)  # a reopened case closes again
     follow_up_due = _schedule_follow_ups(session, case, now) if is_closure(before, command) else []
     await session.flush()
     _publish_stage_changed(session, case, before, after, now)
@@ -222,8 +231,8 @@ def _timeline_entry(
 def _schedule_follow_ups(session: AsyncSession, case: Case, now: datetime) -> list[date]:
     assert case.selection is not None  # a served case passed selection
     due = due_dates(local_date(now), Selection(case.selection))
-    for due_on in due:
-        session.add(FollowUp(case_id=case.id, due_on=due_on, status="scheduled"))
+    for sequence, due_on in enumerate(due, start=1):
+        session.add(FollowUp(case_id=case.id, due_on=due_on, status="scheduled", sequence=sequence))
     return due
 
 
@@ -365,3 +374,67 @@ async def acknowledge_alert(
     await session.flush()
     case = await get_case(session, alert.case_id)
     return alert, case.dong
+
+
+# ------------------------------------------------------------------ follow-up outcomes, reopening
+
+
+async def record_follow_up_outcome(
+    session: AsyncSession,
+    case: Case,
+    follow_up_id: uuid.UUID,
+    *,
+    outcome: FollowUpOutcome,
+    note: str | None,
+    reopen: bool,
+    actor: str | None,
+) -> FollowUp:
+    """What the 동 found at a follow-up; a new crisis with ``reopen`` reopens the case in the
+    same call (and transaction)."""
+    follow_up = await repositories.follow_up_of_case(session, case.id, follow_up_id)
+    if follow_up is None:
+        raise NotFound(f"follow-up {follow_up_id} not found")
+    check_outcome(Stage(case.stage), FollowUpStatus(follow_up.status), outcome, reopen)
+    now = utcnow()
+    follow_up.status = FollowUpStatus.done.value
+    follow_up.outcome = outcome.value
+    follow_up.outcome_note = note
+    follow_up.outcome_at = now
+    follow_up.outcome_by = actor
+    session.add(
+        CaseTimelineEntry(
+            case_id=case.id, at=now, kind="follow_up", reason=outcome.value, note=note, actor=actor
+        )
+    )
+    await session.flush()
+    if reopen:
+        await reopen_case(session, case, reason=f"follow-up: {outcome.value}", note=note, actor=actor)
+    return follow_up
+
+
+async def reopen_case(
+    session: AsyncSession, case: Case, *, reason: str | None, note: str | None, actor: str | None
+) -> Case:
+    """Back to ② assessment for a new crisis; follow-ups not yet due are cancelled."""
+    before = case_state(case)
+    after = reopen(before)
+    now = utcnow()
+    case.stage, case.stage_entered_at = after.stage.value, now
+    case.selection = case.selection_reason = case.closure_reason = None
+    case.closed_at = None
+    await repositories.cancel_open_follow_ups(session, case.id)
+    session.add(
+        CaseTimelineEntry(
+            case_id=case.id,
+            at=now,
+            kind="reopened",
+            from_stage=before.stage.value,
+            to_stage=after.stage.value,
+            reason=reason,
+            note=note,
+            actor=actor,
+        )
+    )
+    await session.flush()
+    _publish_stage_changed(session, case, before, after, now)
+    return case

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,13 +112,29 @@ class FollowUp(Base):
         # At most one follow-up per case and day, so a retried closure cannot double them.
         UniqueConstraint("case_id", "due_on", name="uq_follow_ups_case_id_due_on"),
         Index("ix_follow_ups_status_due_on", "status", "due_on"),
+        # What the scheduler scans: unclaimed rows by day.
+        Index(
+            "ix_follow_ups_unclaimed",
+            "due_on",
+            "id",
+            postgresql_where=text("claimed_at IS NULL"),
+            sqlite_where=text("claimed_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cases.id"), index=True)
     due_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # domain.followup.FollowUpStatus
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # 1 = the 6-month follow-up, 2 = the 12-month one (set at closure).
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    # Set, with followup.due in the same transaction, by the scheduler that claimed the row.
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # domain.followup.FollowUpOutcome
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Alert(Base):

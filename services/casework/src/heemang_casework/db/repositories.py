@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_casework.db.models import (
@@ -152,6 +152,35 @@ async def timeline(session: AsyncSession, case_id: uuid.UUID) -> list[CaseTimeli
 async def follow_ups(session: AsyncSession, case_id: uuid.UUID) -> list[FollowUp]:
     stmt = select(FollowUp).where(FollowUp.case_id == case_id).order_by(FollowUp.due_on)
     return list((await session.execute(stmt)).scalars())
+
+
+async def follow_up_of_case(
+    session: AsyncSession, case_id: uuid.UUID, follow_up_id: uuid.UUID
+) -> FollowUp | None:
+    stmt = (
+        select(FollowUp)
+        .where(FollowUp.id == follow_up_id, FollowUp.case_id == case_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def cancel_open_follow_ups(session: AsyncSession, case_id: uuid.UUID) -> None:
+    """Follow-ups not yet claimed or done stop when the case is reopened."""
+    stmt = (
+        update(FollowUp)
+        .where(FollowUp.case_id == case_id, FollowUp.status == "scheduled", FollowUp.claimed_at.is_(None))
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
+async def drop_cancelled_follow_ups(session: AsyncSession, case_id: uuid.UUID) -> None:
+    """A reopened case closing again gets fresh dates; its cancelled ones (which may fall on the
+    same days) go, so the (case, day) uniqueness still guards against doubled closures."""
+    await session.execute(delete(FollowUp).where(FollowUp.case_id == case_id, FollowUp.status == "cancelled"))
 
 
 async def open_case_for_household(session: AsyncSession, household_id: uuid.UUID) -> Case | None:

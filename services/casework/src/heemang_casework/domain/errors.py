@@ -56,3 +56,8 @@ class InvalidPlan(Invalid):
 class InvalidConference(Invalid):
     problem = "invalid-conference"
     title = "Invalid case conference"
+
+
+class InvalidFollowUp(Invalid):
+    problem = "invalid-follow-up"
+    title = "Invalid follow-up"
