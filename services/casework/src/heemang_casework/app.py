@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
-from heemang_casework.api import alerts, cases, conferences, followups, plans
+from heemang_casework.api import alerts, cases, conferences, followups, plans, reports
 from heemang_casework.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_casework.events.handlers import CONSUMERS
 from heemang_casework.scheduler import Clock, FollowUpScheduler
@@ -39,7 +39,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         settings=settings,
         title="Heemang casework",
         description="Integrated case management: eight stages, conferences, plans, follow-ups, reports.",
-        routers=[cases.router, plans.router, conferences.router, followups.router, alerts.router],
+        routers=[
+            cases.router,
+            plans.router,
+            conferences.router,
+            followups.router,
+            alerts.router,
+            reports.router,
+        ],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
         relay_state_model=RelayState,

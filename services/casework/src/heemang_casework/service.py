@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_casework.db import repositories
-from heemang_casework.db.models import Alert, Case, CaseTimelineEntry, FollowUp
+from heemang_casework.db.models import Alert, Case, CaseTimelineEntry, FollowUp, Household
 from heemang_casework.domain.alerts import AlertKind, alert_kind, timeline_note
 from heemang_casework.domain.closure import ClosureReason
 from heemang_casework.domain.errors import AlertAlreadyAcknowledged
@@ -69,6 +69,8 @@ async def open_case_for_referral(
         restricted=restricted,
     )
     case.stage_entered_at = case.opened_at
+    household = await session.get(Household, household_id)
+    case.members_at_open = household.member_count if household is not None else None
     session.add(case)
     await session.flush()
     session.add(CaseTimelineEntry(case_id=case.id, at=case.opened_at, kind="opened", to_stage=case.stage))
@@ -438,3 +440,36 @@ async def reopen_case(
     await session.flush()
     _publish_stage_changed(session, case, before, after, now)
     return case
+
+
+# ------------------------------------------------------------------ household facts (for reports)
+
+
+async def record_household(
+    session: AsyncSession,
+    *,
+    household_id: uuid.UUID,
+    dong: str,
+    household_type: str | None,
+    protection_status: str | None,
+    member_count: int,
+    at: datetime,
+) -> None:
+    """Keep the latest facts of a household; an older event than what is stored changes nothing."""
+    household = await session.get(Household, household_id, with_for_update=True)
+    if household is None:
+        session.add(
+            Household(
+                household_id=household_id,
+                dong=dong,
+                household_type=household_type,
+                protection_status=protection_status,
+                member_count=member_count,
+                updated_at=at,
+            )
+        )
+    elif at >= household.updated_at:
+        household.dong, household.household_type = dong, household_type
+        household.protection_status, household.member_count = protection_status, member_count
+        household.updated_at = at
+    await session.flush()

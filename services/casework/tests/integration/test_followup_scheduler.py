@@ -230,9 +230,9 @@ async def test_an_outcome_with_a_new_crisis_reopens_the_case_in_one_call(running
     async with transaction(sessions) as session:
         stages = (
             await session.execute(
-                select(OutboxMessage.payload).where(
-                    OutboxMessage.event_type == "heemang.casework.case.stage_changed.v1"
-                )
+                select(OutboxMessage.payload)
+                .where(OutboxMessage.event_type == "heemang.casework.case.stage_changed.v1")
+                .order_by(OutboxMessage.id)
             )
         ).scalars()
         moves = [json.loads(p)["data"] for p in stages]

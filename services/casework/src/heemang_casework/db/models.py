@@ -46,6 +46,7 @@ class RelayState(RelayStateMixin, Base):
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
+        Index("ix_cases_closed_at", "closed_at"),
         # The 동's case list with filters, in (opened_at, id) cursor order.
         Index("ix_cases_dong_stage_opened_at_id", "dong", "stage", "opened_at", "id"),
         Index("ix_cases_dong_opened_at_id", "dong", "opened_at", "id"),
@@ -73,6 +74,9 @@ class Case(Base):
     last_monitored_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # From the latest needs assessment (domain.assessment.crisis_level).
     crisis_level: Mapped[str | None] = mapped_column(String(20))
+    # Household size when the case was opened (from the household projection, if known then):
+    # the reports count new cases' people as they were at intake (접수 시점).
+    members_at_open: Mapped[int | None] = mapped_column(Integer)
 
 
 class CaseAgency(Base):
@@ -292,3 +296,17 @@ class MonitoringNote(Base):
     # [{goal_id, progress}] reported with this note.
     progress: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     recorded_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Household(Base):
+    """What casework knows of a household, copied from intake's household events: the facts
+    the reports count (type, protection status, size, 동). No names, RRNs or addresses."""
+
+    __tablename__ = "households"
+
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    dong: Mapped[str] = mapped_column(String(20))
+    household_type: Mapped[str | None] = mapped_column(String(30))
+    protection_status: Mapped[str | None] = mapped_column(String(30))
+    member_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
