@@ -22,6 +22,7 @@ def _figures(figures: ServiceFigures) -> dict[str, int]:
 
 async def report(session: AsyncSession, period: Period, kind: str) -> dict[str, Any]:
     start, end = period.instants()
+    await sql.analytical(session)
     served = rules.served(await sql.served(session, start, end))
     selection = rules.by_key(await sql.selection_split(session, start, end), rules.SELECTIONS, "pending")
     conferences = await sql.conferences(session, period.start, period.end)

@@ -17,10 +17,16 @@ from sqlalchemy import func, select
 from heemang_casework import service
 from heemang_casework.app import create_app
 from heemang_casework.cli import SERVICE_ROOT
-from heemang_casework.db.models import Case, InboxMessage, OutboxMessage, ServiceDelivery
+from heemang_casework.db.models import Case, Household, InboxMessage, OutboxMessage, ServiceDelivery
 from heemang_casework.settings import Settings
 from heemang_common.db import transaction
 from heemang_common.events import Event
+from heemang_common.events.intake import (
+    HouseholdRegistered,
+    HouseholdRegisteredData,
+    HouseholdUpdated,
+    HouseholdUpdatedData,
+)
 from heemang_common.events.resources import (
     AllocationApproved,
     AllocationApprovedData,
@@ -378,3 +384,48 @@ async def test_delivery_monitoring_and_overdue_work_list(
     assert [n["note"] for n in notes["items"]] == [None, "목표 달성"]  # others' notes hidden from partners
     bad_goal = {"method": "visit", "note": "x", "progress": [{"goal_id": str(uuid.uuid4()), "progress": 10}]}
     assert (await http.post(f"/cases/{case.id}/monitoring", json=bad_goal)).status_code == 422
+
+
+async def test_household_facts_come_from_intake_events(
+    casework: RunningService, producer: AIOKafkaProducer
+) -> None:
+    household_id = uuid.uuid4()
+    at = datetime.now(UTC)
+    registered = HouseholdRegistered.create(
+        subject=household_id,
+        data=HouseholdRegisteredData(
+            household_id=household_id,
+            dong="sinsa",
+            household_type="single_parent",
+            protection_status="basic_livelihood",
+            member_count=3,
+            registered_at=at,
+        ),
+    )
+    updated = HouseholdUpdated.create(
+        subject=household_id,
+        data=HouseholdUpdatedData(
+            household_id=household_id,
+            dong="sinsa",
+            household_type="single_parent",
+            protection_status="near_poor",
+            member_count=4,
+            changed_fields=["members", "protection_status"],
+            updated_at=at + timedelta(days=1),
+        ),
+    )
+    stale = HouseholdUpdated.create(
+        subject=household_id,
+        data=updated.data.model_copy(update={"member_count": 1, "updated_at": at - timedelta(days=1)}),
+    )
+    for event in (registered, updated, stale):
+        await _produce_twice(casework, producer, event)
+    async with transaction(casework.runtime.sessionmaker) as session:
+        household = await session.get(Household, household_id)
+        assert household is not None
+        assert (household.member_count, household.protection_status) == (4, "near_poor")
+        # A case opened now remembers the household's size at intake (the reports' "new").
+        case = await service.open_case_for_referral(
+            session, referral_id=uuid.uuid4(), household_id=household_id, dong="sinsa"
+        )
+        assert case.members_at_open == 4

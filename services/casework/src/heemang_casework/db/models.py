@@ -261,7 +261,15 @@ class ServiceDelivery(Base):
     __tablename__ = "service_deliveries"
     __table_args__ = (
         # Reports aggregate deliveries of a period by kind and domain: a covering index.
-        Index("ix_service_deliveries_report", "delivered_on", "kind", "domain", "amount", "household_id"),
+        Index(
+            "ix_service_deliveries_report",
+            "delivered_on",
+            "kind",
+            "domain",
+            "amount",
+            "household_id",
+            postgresql_include=["provider"],
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
