@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from heemang_casework.db.models import Case, OutboxMessage
 from heemang_casework.domain.scope import CaseScope, Role, Viewer, can_read
 from heemang_casework.settings import Settings
 from heemang_common.db import transaction
+from heemang_common.events.hotline import CheckinMissedData, CheckinRecord
 from heemang_common.testing import TEST_MINT, DatabaseFactory, RunningService, fast_settings, serve
 
 ACCESS = "heemang.audit.access.recorded.v1"
@@ -280,3 +282,44 @@ async def test_case_list_pages_with_a_cursor_and_filters(
     assert (await http.get("/cases", headers=officer, params={"stage": "closed"})).json()["items"] == []
     bad = await http.get("/cases", headers=officer, params={"cursor": "bm9wZQ"})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_alert_work_list_follows_the_scope(
+    casework: RunningService, http: httpx.AsyncClient, cases: dict[str, Case]
+) -> None:
+    now = datetime.now(UTC)
+    raised = {}
+    for name in ("A", "B", "C"):
+        case = cases[name]
+        checkin = CheckinMissedData(
+            enrolment_id=uuid.uuid4(),
+            household_id=case.household_id,
+            dong=case.dong,
+            programme="hello_ansim",
+            reason="missed",
+            consecutive_misses=3,
+            urgent=True,
+            history=[CheckinRecord(slot_at=now - timedelta(days=1), outcome="no_answer")],
+            at=now,
+        )
+        async with transaction(casework.runtime.sessionmaker) as session:
+            alert = await service.raise_checkin_alert(session, event_id=uuid.uuid4(), checkin=checkin)
+            assert alert is not None
+            raised[alert.id] = name
+    for caller, readable in CALLERS_AND_READS:
+        response = await http.get("/alerts", headers=caller.headers(), params={"limit": 500})
+        if caller.role in {"hotline_counsellor", "resource_officer"}:
+            assert response.status_code == 403
+            continue
+        seen = {raised[uuid.UUID(a["id"])] for a in response.json()["items"] if uuid.UUID(a["id"]) in raised}
+        assert seen == readable, caller.name
+    # Acknowledging an alert outside one's scope is "not found", and changes nothing.
+    [b_alert] = [alert_id for alert_id, name in raised.items() if name == "B"]
+    outsider = Caller("d", "dong_officer", "d-1", ("sinsa",)).headers()
+    refused = await http.post(f"/alerts/{b_alert}/acknowledge", json={}, headers=outsider)
+    assert refused.status_code == 404
+    partner = Caller("p", "partner_agency", "p-2", (), "ag-2").headers()
+    assert (await http.post(f"/alerts/{b_alert}/acknowledge", json={}, headers=partner)).status_code == 403
+    officer = Caller("d", "dong_officer", "d-2", ("yeoksam",)).headers()
+    done = await http.post(f"/alerts/{b_alert}/acknowledge", json={"note": "visited"}, headers=officer)
+    assert done.status_code == 200 and done.json()["acknowledged_by"] == "d-2"

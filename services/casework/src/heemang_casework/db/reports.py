@@ -51,18 +51,21 @@ async def served(
 async def count(
     session: AsyncSession, condition: ColumnElement[bool], *, at_open: bool = False
 ) -> tuple[int, int]:
-    """(households, people) of the cases matching ``condition``; people now, or at opening."""
-    cases = _per_household(condition)
-    people = (
-        func.coalesce(cases.c.members_at_open, Household.member_count, 0)
-        if at_open
-        else func.coalesce(Household.member_count, 0)
+    """(households, people) of the cases matching ``condition``; people now, or at opening.
+    Grouped by household (a hash aggregate, no sort): a household with several matching cases
+    counts once (at opening: its largest size among them)."""
+    cases = (
+        select(Case.household_id, func.max(Case.members_at_open).label("at_open"))
+        .where(condition)
+        .group_by(Case.household_id)
+        .subquery()
     )
+    now = func.coalesce(Household.member_count, 0)
+    people = func.coalesce(cases.c.at_open, Household.member_count, 0) if at_open else now
     stmt = (
         select(func.count(), func.coalesce(func.sum(people), 0))
         .select_from(cases)
         .outerjoin(Household, Household.household_id == cases.c.household_id)
-        .where(cases.c.rank == 1)
     )
     row = (await session.execute(stmt)).one()
     return int(row[0]), int(row[1])
