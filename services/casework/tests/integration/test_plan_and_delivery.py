@@ -429,3 +429,29 @@ async def test_household_facts_come_from_intake_events(
             session, referral_id=uuid.uuid4(), household_id=household_id, dong="sinsa"
         )
         assert case.members_at_open == 4
+
+
+async def test_unstorable_input_is_422_not_500(casework: RunningService, http: httpx.AsyncClient) -> None:
+    case = await _case(casework)
+    probes = [
+        (
+            "POST",
+            f"/cases/{case.id}/assessments",
+            {"needs": [{"domain": "health", "urgency": "low", "importance": "low", "description": "a\x00b"}]},
+        ),
+        ("POST", f"/cases/{case.id}/transitions", {"to": "assessment", "note": "\x00"}),
+        ("PUT", f"/cases/{case.id}/assignment", {"dong": "sinsa", "case_manager_id": "cm\x00"}),
+        (
+            "POST",
+            f"/cases/{case.id}/monitoring",
+            {"method": "visit", "note": "x", "at": "2026-11-20T10:00:00"},
+        ),
+    ]
+    for method, path, body in probes:
+        response = await http.request(method, path, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    for params in ({"opened_from": "2026-01-01T00:00:00"}, {"agency": "a\x00"}, {"case_manager_id": "x y"}):
+        assert (await http.get("/cases", params=params)).status_code == 422, params
+    read = await _ok(await http.get(f"/cases/{case.id}"))
+    assert read["stage"] == "intake" and read["case_manager_id"] == "cm-1"

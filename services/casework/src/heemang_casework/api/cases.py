@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import AwareDatetime
 
 from heemang_casework import access, service
 from heemang_casework.api.schemas import (
+    CODE_PATTERN,
     DONG_PATTERN,
     AssignmentUpdate,
     CasePage,
@@ -77,10 +79,10 @@ async def list_cases(
     dong: str | None = Query(None, pattern=DONG_PATTERN, description="Code of the 동"),
     stage: list[Stage] = Query([], description="One or more stages (repeat the parameter)"),
     selection: Selection | None = Query(None, description="Selection outcome (대상자 선정)"),
-    case_manager_id: str | None = Query(None, min_length=1, max_length=100, description="Main case manager"),
-    agency: str | None = Query(None, min_length=1, max_length=100, description="Assigned partner agency"),
-    opened_from: datetime | None = Query(None, description="Opened at or after (ISO 8601)"),
-    opened_to: datetime | None = Query(None, description="Opened before (ISO 8601)"),
+    case_manager_id: str | None = Query(None, pattern=CODE_PATTERN, description="Main case manager"),
+    agency: str | None = Query(None, pattern=CODE_PATTERN, description="Assigned partner agency"),
+    opened_from: AwareDatetime | None = Query(None, description="Opened at or after (ISO 8601 with zone)"),
+    opened_to: AwareDatetime | None = Query(None, description="Opened before (ISO 8601 with zone)"),
     cursor: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page"),
     limit: int = Query(50, ge=1, le=500),
 ) -> CasePage:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from heemang_casework import access, service
 from heemang_casework.api.cases import case_read
-from heemang_casework.api.schemas import CaseRead
+from heemang_casework.api.schemas import CaseRead, RequestBody
 from heemang_casework.db import repositories
 from heemang_casework.domain.followup import FollowUpOutcome, FollowUpStatus
 from heemang_casework.domain.scope import Action
@@ -47,7 +47,7 @@ class FollowUpPage(BaseModel):
     items: list[FollowUpRead]
 
 
-class OutcomeCreate(BaseModel):
+class OutcomeCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -64,7 +64,7 @@ class OutcomeCreate(BaseModel):
     )
 
 
-class ReopenCreate(BaseModel):
+class ReopenCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(None, max_length=500)

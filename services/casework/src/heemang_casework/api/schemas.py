@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from heemang_casework.domain.alerts import AlertKind
 from heemang_casework.domain.assessment import CrisisLevel, Domain, Level
@@ -13,6 +13,27 @@ from heemang_casework.domain.closure import ClosureCategory, ClosureReason
 from heemang_casework.domain.conference import ConferenceKind, Decision
 from heemang_casework.domain.plan import GoalTerm, MonitoringMethod, ServiceKind, ServiceStatus
 from heemang_casework.domain.stages import Selection, Stage
+
+
+def _no_nul(value: Any) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    if isinstance(value, list | tuple):
+        for item in value:
+            _no_nul(item)
+
+
+class RequestBody(BaseModel):
+    """Base of every request body: unknown fields refused, and no NUL characters in text (the
+    database cannot store them; refusing them is a 422, not a 500)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _text_is_storable(self) -> RequestBody:
+        for name in type(self).model_fields:
+            _no_nul(getattr(self, name))
+        return self
 
 
 class CaseRead(BaseModel):
@@ -42,10 +63,12 @@ class CasePage(BaseModel):
 
 
 _AGENCY = r"^[0-9A-Za-z_.:-]{1,100}$"
+#: User ids and agency codes in query parameters.
+CODE_PATTERN = _AGENCY
 DONG_PATTERN = r"^[0-9A-Za-z_-]{1,20}$"
 
 
-class AssignmentUpdate(BaseModel):
+class AssignmentUpdate(RequestBody):
     """The whole assignment of a case (PUT replaces it)."""
 
     model_config = ConfigDict(
@@ -75,7 +98,7 @@ class AssignmentUpdate(BaseModel):
         return value
 
 
-class TransitionCreate(BaseModel):
+class TransitionCreate(RequestBody):
     """Move a case to another stage."""
 
     model_config = ConfigDict(extra="forbid")
@@ -130,7 +153,7 @@ class AlertPage(BaseModel):
     items: list[AlertRead]
 
 
-class AlertAcknowledge(BaseModel):
+class AlertAcknowledge(RequestBody):
     """Take an alert off the work list."""
 
     model_config = ConfigDict(extra="forbid")
@@ -143,7 +166,7 @@ class AlertAcknowledge(BaseModel):
 _CODE = r"^[0-9A-Za-z_.:-]{1,100}$"
 
 
-class NeedIn(BaseModel):
+class NeedIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     domain: Domain = Field(description="Need domain: economic 경제, housing 주거, health 건강, …")
@@ -152,7 +175,7 @@ class NeedIn(BaseModel):
     description: str = Field("", max_length=1000, description="The need, in the caseworker's words")
 
 
-class AssessmentCreate(BaseModel):
+class AssessmentCreate(RequestBody):
     """A needs and crisis assessment (욕구조사): one entry per domain assessed."""
 
     model_config = ConfigDict(
@@ -206,7 +229,7 @@ class AssessmentPage(BaseModel):
 # ------------------------------------------------------------------ ⑤ service plan
 
 
-class GoalCreate(BaseModel):
+class GoalCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -219,7 +242,7 @@ class GoalCreate(BaseModel):
     target_date: date
 
 
-class PlannedServiceCreate(BaseModel):
+class PlannedServiceCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -290,7 +313,7 @@ class PlanRead(BaseModel):
 # ------------------------------------------------------------------ ⑥ delivery and monitoring
 
 
-class DeliveryCreate(BaseModel):
+class DeliveryCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -336,21 +359,21 @@ class DeliveryPage(BaseModel):
     items: list[DeliveryRead]
 
 
-class GoalProgress(BaseModel):
+class GoalProgress(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     goal_id: uuid.UUID
     progress: int = Field(ge=0, le=100)
 
 
-class MonitoringCreate(BaseModel):
+class MonitoringCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"method": "visit", "note": "주거 상태 점검", "progress": []}]},
     )
 
     method: MonitoringMethod = Field(description="visit 방문, phone 전화, agency 기관 실무자")
-    at: datetime | None = Field(None, description="When (default: now)")
+    at: AwareDatetime | None = Field(None, description="When, with its time zone (default: now)")
     note: str = Field(min_length=1, max_length=4000)
     progress: list[GoalProgress] = Field([], max_length=50)
 
@@ -374,7 +397,7 @@ class MonitoringPage(BaseModel):
 # ------------------------------------------------------------------ ④ conferences
 
 
-class ParticipantIn(BaseModel):
+class ParticipantIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
@@ -382,7 +405,7 @@ class ParticipantIn(BaseModel):
     agency_id: str | None = Field(None, pattern=_CODE, description="Set for a partner agency's people")
 
 
-class ConferenceCaseIn(BaseModel):
+class ConferenceCaseIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     case_id: uuid.UUID
@@ -390,7 +413,7 @@ class ConferenceCaseIn(BaseModel):
     note: str | None = Field(None, max_length=4000)
 
 
-class ConferenceCreate(BaseModel):
+class ConferenceCreate(RequestBody):
     """A case conference (사례회의) and its decision per case."""
 
     model_config = ConfigDict(
