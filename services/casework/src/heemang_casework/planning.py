@@ -33,7 +33,13 @@ from heemang_casework.domain.plan import GoalTerm, MonitoringMethod, ServiceKind
 from heemang_casework.domain.stages import Stage
 from heemang_casework.events.publish import publish
 from heemang_common.errors import NotFound
-from heemang_common.events.casework import ServiceRequested, ServiceRequestedData
+from heemang_common.events.casework import (
+    ConferenceCaseDecision,
+    ConferenceHeld,
+    ConferenceHeldData,
+    ServiceRequested,
+    ServiceRequestedData,
+)
 from heemang_common.events.envelope import utcnow
 from heemang_common.events.resources import (
     AllocationApprovedData,
@@ -128,6 +134,20 @@ async def record_conference(
         )
         _timeline(session, item.case.id, "conference", actor, reason=f"{kind.value}: {item.decision.value}")
     await session.flush()
+    data = ConferenceHeldData(
+        conference_id=conference.id,
+        kind=kind.value,
+        held_on=held_on,
+        agencies=sorted({p.agency_id for p in participants if p.agency_id}),
+        decisions=[
+            ConferenceCaseDecision(
+                case_id=i.case.id, household_id=i.case.household_id, decision=i.decision.value
+            )
+            for i in decisions
+        ],
+        recorded_at=conference.recorded_at,
+    )
+    publish(session, ConferenceHeld.create(subject=conference.id, data=data))
     return conference
 
 

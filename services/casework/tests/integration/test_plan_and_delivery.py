@@ -184,6 +184,16 @@ async def test_conferences_record_decisions_and_respect_scope(
     assert [c["id"] for c in listed["items"]] == [made["id"]]
     timeline = await _ok(await http.get(f"/cases/{other.id}/timeline"))
     assert timeline["items"][-1]["kind"] == "conference"
+    async with transaction(casework.runtime.sessionmaker) as session:
+        stmt = select(OutboxMessage).where(OutboxMessage.event_type == "heemang.casework.conference.held.v1")
+        [held] = [r for r in (await session.execute(stmt)).scalars() if r.key == made["id"]]
+    data = json.loads(held.payload)["data"]
+    assert held.topic == "heemang.casework.conference" and data["agencies"] == ["ag-1"]
+    assert {(d["case_id"], d["decision"]) for d in data["decisions"]} == {
+        (str(mine.id), "select"),
+        (str(other.id), "change_plan"),
+    }
+    assert "두 가구" not in held.payload and "김사례" not in held.payload  # minutes and names stay here
 
 
 async def test_plan_requests_money_and_shows_resources_answers(
