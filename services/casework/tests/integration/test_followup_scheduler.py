@@ -203,6 +203,12 @@ async def test_an_outcome_with_a_new_crisis_reopens_the_case_in_one_call(running
         items = (await http.get(f"/cases/{case.id}/follow-ups")).json()["items"]
         assert [i["sequence"] for i in items] == [1, 2] and {i["status"] for i in items} == {"scheduled"}
         first, second = items
+        # The 6-month follow-up falls due: it is in the 동 officer's work list until its outcome.
+        async with transaction(sessions) as session:
+            assert await claim_due(session, datetime(2026, 7, 15, tzinfo=UTC), 10) == 1
+        work = (await http.get("/worklist")).json()["items"]
+        [due] = [w for w in work if w["kind"] == "follow_up_due" and w["case_id"] == str(case.id)]
+        assert due["follow_up_id"] == first["id"]
         bad = await http.post(
             f"/cases/{case.id}/follow-ups/{first['id']}/outcome", json={"outcome": "stable", "reopen": True}
         )
@@ -217,6 +223,8 @@ async def test_an_outcome_with_a_new_crisis_reopens_the_case_in_one_call(running
         assert read["stage"] == "assessment" and read["selection"] is None and read["closed_at"] is None
         items = (await http.get(f"/cases/{case.id}/follow-ups")).json()["items"]
         assert items[1]["id"] == second["id"] and items[1]["status"] == "cancelled"
+        work = (await http.get("/worklist")).json()["items"]
+        assert str(case.id) not in {w["case_id"] for w in work if w["kind"] == "follow_up_due"}
         again = await http.post(
             f"/cases/{case.id}/follow-ups/{first['id']}/outcome", json={"outcome": "stable"}
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -23,6 +23,7 @@ from heemang_casework.api.schemas import (
 from heemang_casework.db import repositories
 from heemang_casework.db.models import Case, Conference, ConferenceCase
 from heemang_casework.domain.conference import ConferenceKind, Participant
+from heemang_casework.domain.followup import KST
 from heemang_casework.domain.plan import DEFAULT_MONITORING_INTERVAL
 from heemang_casework.domain.scope import Action, Role
 from heemang_common.auth import PrincipalDep
@@ -173,7 +174,8 @@ async def work_list(
     ),
     limit: int = Query(100, ge=1, le=500),
 ) -> WorkList:
-    """Open alerts (urgent first) then cases in delivery whose monitoring is overdue."""
+    """Open alerts (urgent first), cases in delivery whose monitoring is overdue, and follow-ups
+    that fell due without an outcome yet (사후관리, the 동's work)."""
     viewer = access.require(principal, Action.read)
     only_mine = (viewer.role is Role.case_manager) if mine is None else mine
     items: list[WorkItem] = []
@@ -208,6 +210,18 @@ async def work_list(
                 dong=case.dong,
                 case_manager_id=case.case_manager_id,
                 since=since,
+            )
+        )
+    for follow_up, case in await repositories.due_follow_ups(session, viewer, mine=only_mine, limit=limit):
+        items.append(
+            WorkItem(
+                kind="follow_up_due",
+                case_id=case.id,
+                household_id=case.household_id,
+                dong=case.dong,
+                case_manager_id=case.case_manager_id,
+                since=follow_up.claimed_at or datetime.combine(follow_up.due_on, time(), KST),
+                follow_up_id=follow_up.id,
             )
         )
     access.log_case_ids(

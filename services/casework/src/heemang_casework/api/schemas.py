@@ -476,7 +476,7 @@ class ConferencePage(BaseModel):
 
 
 class WorkItem(BaseModel):
-    kind: str = Field(description="alert or monitoring_overdue")
+    kind: str = Field(description="alert, monitoring_overdue or follow_up_due")
     case_id: uuid.UUID
     household_id: uuid.UUID
     dong: str
@@ -484,6 +484,7 @@ class WorkItem(BaseModel):
     since: datetime = Field(description="Raised at, or the last monitoring (or entry into delivery)")
     urgent: bool = False
     alert_id: uuid.UUID | None = None
+    follow_up_id: uuid.UUID | None = None
 
 
 class WorkList(BaseModel):

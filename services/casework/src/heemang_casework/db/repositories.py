@@ -397,3 +397,19 @@ async def overdue_monitoring(
     if mine:
         stmt = stmt.where(Case.case_manager_id == viewer.subject)
     return list((await session.execute(stmt)).scalars())
+
+
+async def due_follow_ups(
+    session: AsyncSession, viewer: Viewer, *, mine: bool, limit: int
+) -> list[tuple[FollowUp, Case]]:
+    """Follow-ups the scheduler announced (``due``) whose outcome is not recorded yet."""
+    stmt = (
+        select(FollowUp, Case)
+        .join(Case, Case.id == FollowUp.case_id)
+        .where(scope_clause(viewer), FollowUp.status == "due")
+        .order_by(FollowUp.due_on, FollowUp.id)
+        .limit(limit)
+    )
+    if mine:
+        stmt = stmt.where(Case.case_manager_id == viewer.subject)
+    return [(follow_up, case) for follow_up, case in (await session.execute(stmt)).all()]
