@@ -8,11 +8,18 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_casework.db import repositories
-from heemang_casework.db.models import Alert, Case, CaseTimelineEntry, FollowUp
+from heemang_casework.db.models import Alert, Case, CaseTimelineEntry, FollowUp, Household
 from heemang_casework.domain.alerts import AlertKind, alert_kind, timeline_note
 from heemang_casework.domain.closure import ClosureReason
 from heemang_casework.domain.errors import AlertAlreadyAcknowledged
-from heemang_casework.domain.followup import due_dates, local_date
+from heemang_casework.domain.followup import (
+    FollowUpOutcome,
+    FollowUpStatus,
+    check_outcome,
+    due_dates,
+    local_date,
+)
+from heemang_casework.domain.scope import Viewer
 from heemang_casework.domain.stages import (
     OPENING_STAGE,
     CaseState,
@@ -20,6 +27,7 @@ from heemang_casework.domain.stages import (
     Stage,
     TransitionCommand,
     is_closure,
+    reopen,
     transition,
 )
 from heemang_casework.events.publish import publish
@@ -27,6 +35,8 @@ from heemang_common.errors import NotFound
 from heemang_common.events.casework import (
     AlertRaised,
     AlertRaisedData,
+    CaseAssigned,
+    CaseAssignedData,
     CaseClosed,
     CaseClosedData,
     CaseOpened,
@@ -39,7 +49,12 @@ from heemang_common.events.hotline import CheckinMissedData
 
 
 async def open_case_for_referral(
-    session: AsyncSession, *, referral_id: uuid.UUID, household_id: uuid.UUID, dong: str
+    session: AsyncSession,
+    *,
+    referral_id: uuid.UUID,
+    household_id: uuid.UUID,
+    dong: str,
+    restricted: bool = False,
 ) -> Case:
     existing = await repositories.case_for_referral(session, referral_id)
     if existing is not None:
@@ -51,7 +66,11 @@ async def open_case_for_referral(
         dong=dong,
         stage=OPENING_STAGE.value,
         opened_at=utcnow(),
+        restricted=restricted,
     )
+    case.stage_entered_at = case.opened_at
+    household = await session.get(Household, household_id)
+    case.members_at_open = household.member_count if household is not None else None
     session.add(case)
     await session.flush()
     session.add(CaseTimelineEntry(case_id=case.id, at=case.opened_at, kind="opened", to_stage=case.stage))
@@ -88,7 +107,9 @@ def case_state(case: Case) -> CaseState:
     )
 
 
-async def change_stage(session: AsyncSession, case_id: uuid.UUID, command: TransitionCommand) -> Case:
+async def change_stage(
+    session: AsyncSession, case_id: uuid.UUID, command: TransitionCommand, actor: str | None = None
+) -> Case:
     """Move a case to another stage: the pure rules decide (raising before anything is
     written), then the case, its timeline entry and the events are written together."""
     case = await repositories.get_case_for_update(session, case_id)
@@ -98,7 +119,9 @@ async def change_stage(session: AsyncSession, case_id: uuid.UUID, command: Trans
     after = transition(before, command)
     now = utcnow()
     _apply(case, after, now)
-    session.add(_timeline_entry(case.id, before, after, command, now))
+    session.add(_timeline_entry(case.id, before, after, command, now, actor))
+    if is_closure(before, command):
+        await repositories.drop_cancelled_follow_ups(session, case.id)  # a reopened case closes again
     follow_up_due = _schedule_follow_ups(session, case, now) if is_closure(before, command) else []
     await session.flush()
     _publish_stage_changed(session, case, before, after, now)
@@ -107,12 +130,76 @@ async def change_stage(session: AsyncSession, case_id: uuid.UUID, command: Trans
     return case
 
 
+async def assign(
+    session: AsyncSession,
+    case: Case,
+    *,
+    case_manager_id: str | None,
+    dong: str,
+    agencies: list[str],
+    restricted: bool,
+    actor: str | None,
+) -> bool:
+    """Replace the case's assignment. A change is logged in the timeline and published as
+    ``case.assigned`` (partner webhooks are filtered by it); no change writes nothing.
+    Returns whether anything changed."""
+    agencies = sorted(set(agencies))
+    current = await repositories.case_agency_ids(session, case.id)
+    before = (case.case_manager_id, case.dong, current, case.restricted)
+    if before == (case_manager_id, dong, agencies, restricted):
+        return False
+    now = utcnow()
+    changes = _assignment_changes(before, (case_manager_id, dong, agencies, restricted))
+    case.case_manager_id, case.dong, case.restricted = case_manager_id, dong, restricted
+    if agencies != current:
+        await repositories.set_agencies(session, case.id, agencies, now)
+    session.add(
+        CaseTimelineEntry(case_id=case.id, at=now, kind="assigned", reason=", ".join(changes), actor=actor)
+    )
+    await session.flush()
+    publish_assigned(session, case, agencies, now)
+    return True
+
+
+def publish_assigned(session: AsyncSession, case: Case, agencies: list[str], now: datetime) -> None:
+    data = CaseAssignedData(
+        case_id=case.id,
+        household_id=case.household_id,
+        dong=case.dong,
+        case_manager_id=case.case_manager_id,
+        agencies=agencies,
+        restricted=case.restricted,
+        assigned_at=now,
+    )
+    publish(session, CaseAssigned.create(subject=case.id, data=data))
+
+
+def _assignment_changes(
+    before: tuple[str | None, str, list[str], bool], after: tuple[str | None, str, list[str], bool]
+) -> list[str]:
+    """The timeline's account of a reassignment: ids and codes, which name no one."""
+    names = ("case_manager", "dong", "agencies", "restricted")
+    return [
+        f"{name}: {_show(old)} -> {_show(new)}"
+        for name, old, new in zip(names, before, after, strict=True)
+        if old != new
+    ]
+
+
+def _show(value: object) -> str:
+    if isinstance(value, list):
+        return "+".join(value) or "-"
+    return "-" if value is None else str(value)
+
+
 async def timeline(session: AsyncSession, case_id: uuid.UUID) -> list[CaseTimelineEntry]:
     await get_case(session, case_id)  # 404 for an unknown case, not an empty timeline
     return await repositories.timeline(session, case_id)
 
 
 def _apply(case: Case, after: CaseState, now: datetime) -> None:
+    if case.stage != after.stage.value:
+        case.stage_entered_at = now
     case.stage = after.stage.value
     case.selection = after.selection.value if after.selection else None
     case.selection_reason = after.selection_reason
@@ -122,7 +209,12 @@ def _apply(case: Case, after: CaseState, now: datetime) -> None:
 
 
 def _timeline_entry(
-    case_id: uuid.UUID, before: CaseState, after: CaseState, command: TransitionCommand, now: datetime
+    case_id: uuid.UUID,
+    before: CaseState,
+    after: CaseState,
+    command: TransitionCommand,
+    now: datetime,
+    actor: str | None,
 ) -> CaseTimelineEntry:
     # The entry's reason: the coded closure reason when closing, else the caseworker's words.
     reason = command.closure_reason.value if command.closure_reason else command.reason
@@ -134,15 +226,15 @@ def _timeline_entry(
         to_stage=after.stage.value,
         reason=reason,
         note=command.note,
-        actor=None,  # authentication arrives with its issue
+        actor=actor,
     )
 
 
 def _schedule_follow_ups(session: AsyncSession, case: Case, now: datetime) -> list[date]:
     assert case.selection is not None  # a served case passed selection
     due = due_dates(local_date(now), Selection(case.selection))
-    for due_on in due:
-        session.add(FollowUp(case_id=case.id, due_on=due_on, status="scheduled"))
+    for sequence, due_on in enumerate(due, start=1):
+        session.add(FollowUp(case_id=case.id, due_on=due_on, status="scheduled", sequence=sequence))
     return due
 
 
@@ -245,9 +337,14 @@ async def case_alerts(session: AsyncSession, case_id: uuid.UUID) -> list[tuple[A
 
 
 async def work_list(
-    session: AsyncSession, *, open_only: bool = True, dong: str | None = None, limit: int = 100
+    session: AsyncSession,
+    viewer: Viewer,
+    *,
+    open_only: bool = True,
+    dong: str | None = None,
+    limit: int = 100,
 ) -> list[tuple[Alert, str]]:
-    return await repositories.work_list(session, open_only=open_only, dong=dong, limit=limit)
+    return await repositories.work_list(session, viewer, open_only=open_only, dong=dong, limit=limit)
 
 
 async def acknowledge_alert(
@@ -279,3 +376,100 @@ async def acknowledge_alert(
     await session.flush()
     case = await get_case(session, alert.case_id)
     return alert, case.dong
+
+
+# ------------------------------------------------------------------ follow-up outcomes, reopening
+
+
+async def record_follow_up_outcome(
+    session: AsyncSession,
+    case: Case,
+    follow_up_id: uuid.UUID,
+    *,
+    outcome: FollowUpOutcome,
+    note: str | None,
+    reopen: bool,
+    actor: str | None,
+) -> FollowUp:
+    """What the 동 found at a follow-up; a new crisis with ``reopen`` reopens the case in the
+    same call (and transaction)."""
+    follow_up = await repositories.follow_up_of_case(session, case.id, follow_up_id)
+    if follow_up is None:
+        raise NotFound(f"follow-up {follow_up_id} not found")
+    check_outcome(Stage(case.stage), FollowUpStatus(follow_up.status), outcome, reopen)
+    now = utcnow()
+    follow_up.status = FollowUpStatus.done.value
+    follow_up.outcome = outcome.value
+    follow_up.outcome_note = note
+    follow_up.outcome_at = now
+    follow_up.outcome_by = actor
+    session.add(
+        CaseTimelineEntry(
+            case_id=case.id, at=now, kind="follow_up", reason=outcome.value, note=note, actor=actor
+        )
+    )
+    await session.flush()
+    if reopen:
+        await reopen_case(session, case, reason=f"follow-up: {outcome.value}", note=note, actor=actor)
+    return follow_up
+
+
+async def reopen_case(
+    session: AsyncSession, case: Case, *, reason: str | None, note: str | None, actor: str | None
+) -> Case:
+    """Back to ② assessment for a new crisis; follow-ups not yet due are cancelled."""
+    before = case_state(case)
+    after = reopen(before)
+    now = utcnow()
+    case.stage, case.stage_entered_at = after.stage.value, now
+    case.selection = case.selection_reason = case.closure_reason = None
+    case.closed_at = None
+    await repositories.cancel_open_follow_ups(session, case.id)
+    session.add(
+        CaseTimelineEntry(
+            case_id=case.id,
+            at=now,
+            kind="reopened",
+            from_stage=before.stage.value,
+            to_stage=after.stage.value,
+            reason=reason,
+            note=note,
+            actor=actor,
+        )
+    )
+    await session.flush()
+    _publish_stage_changed(session, case, before, after, now)
+    return case
+
+
+# ------------------------------------------------------------------ household facts (for reports)
+
+
+async def record_household(
+    session: AsyncSession,
+    *,
+    household_id: uuid.UUID,
+    dong: str,
+    household_type: str | None,
+    protection_status: str | None,
+    member_count: int,
+    at: datetime,
+) -> None:
+    """Keep the latest facts of a household; an older event than what is stored changes nothing."""
+    household = await session.get(Household, household_id, with_for_update=True)
+    if household is None:
+        session.add(
+            Household(
+                household_id=household_id,
+                dong=dong,
+                household_type=household_type,
+                protection_status=protection_status,
+                member_count=member_count,
+                updated_at=at,
+            )
+        )
+    elif at >= household.updated_at:
+        household.dong, household.household_type = dong, household_type
+        household.protection_status, household.member_count = protection_status, member_count
+        household.updated_at = at
+    await session.flush()

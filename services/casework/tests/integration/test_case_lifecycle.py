@@ -23,7 +23,7 @@ from heemang_casework.domain.followup import due_dates, local_date
 from heemang_casework.domain.stages import Selection
 from heemang_casework.settings import Settings
 from heemang_common.db import transaction
-from heemang_common.testing import DatabaseFactory, RunningService, fast_settings, serve
+from heemang_common.testing import TEST_MINT, DatabaseFactory, RunningService, fast_settings, serve
 
 STAGE_CHANGED = "heemang.casework.case.stage_changed.v1"
 CLOSED = "heemang.casework.case.closed.v1"
@@ -40,7 +40,8 @@ async def casework(databases: DatabaseFactory, bootstrap: str) -> AsyncIterator[
 
 @pytest.fixture
 async def client(casework: RunningService) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=casework.url, timeout=10) as http:
+    headers = TEST_MINT.headers("district_admin", sub="u-admin")
+    async with httpx.AsyncClient(base_url=casework.url, timeout=10, headers=headers) as http:
         yield http
 
 
@@ -108,7 +109,7 @@ async def test_a_case_goes_through_every_stage_to_follow_up(
     pairs = list(itertools.pairwise([*path, "delivery", "closed", "follow_up"]))
     assert moves == [("opened", None, "intake"), *(("stage_changed", a, b) for a, b in pairs)]
     assert timeline[2]["note"] == "욕구조사 완료: 주거, 건강"
-    assert timeline[-2]["reason"] == "long_term_goal_met" and timeline[-1]["actor"] is None
+    assert timeline[-2]["reason"] == "long_term_goal_met" and timeline[-1]["actor"] == "u-admin"
 
     events = await _outbox(casework, case_id)
     changed = [e for e in events if e["type"] == STAGE_CHANGED]

@@ -255,6 +255,59 @@ class FollowUpDue(Event):
         )
 
 
+ConferenceKind = Literal["internal", "integrated"]  # 내부 사례회의, 통합(외부) 사례회의
+ConferenceDecision = Literal["select", "link", "close", "not_selected", "change_plan", "continue"]
+
+
+class ConferenceCaseDecision(EventData):
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    decision: ConferenceDecision
+
+
+class ConferenceHeldData(EventData):
+    """A case conference was recorded. Codes only: participants' names and the minutes stay
+    in casework."""
+
+    conference_id: uuid.UUID
+    kind: ConferenceKind
+    held_on: date
+    agencies: list[str] = Field(description="Partner agencies whose people took part")
+    decisions: list[ConferenceCaseDecision] = Field(description="The decision taken for each case discussed")
+    recorded_at: datetime
+
+
+class ConferenceHeld(Event):
+    """A case conference (사례회의) was held and its decisions recorded."""
+
+    topic: ClassVar[str] = topics.CASEWORK_CONFERENCE
+    key_field: ClassVar[str | None] = "conference_id"
+    type: Literal["heemang.casework.conference.held.v1"] = "heemang.casework.conference.held.v1"
+    data: ConferenceHeldData
+
+    @classmethod
+    def example(cls) -> ConferenceHeld:
+        """A realistic instance, for the docs and the schema tests."""
+        conference = uuid.UUID("3b2a1c0d-9e8f-4a7b-8c6d-5e4f3a2b1c0d")
+        return cls.create(
+            subject=conference,
+            data=ConferenceHeldData(
+                conference_id=conference,
+                kind="integrated",
+                held_on=date(2026, 11, 20),
+                agencies=["suseo-welfare-centre"],
+                decisions=[
+                    ConferenceCaseDecision(
+                        case_id=uuid.UUID("0d7c3b9a-1e2f-4a5b-8c6d-7e8f9a0b1c2d"),
+                        household_id=uuid.UUID("6f1c2a8e-3d4b-4c5d-8e9f-0a1b2c3d4e5f"),
+                        decision="change_plan",
+                    )
+                ],
+                recorded_at=datetime(2026, 11, 20, 8, 0, tzinfo=UTC),
+            ),
+        )
+
+
 EVENTS: list[type[Event]] = [
     CaseOpened,
     CaseStageChanged,
@@ -263,4 +316,5 @@ EVENTS: list[type[Event]] = [
     CaseAssigned,
     ServiceRequested,
     FollowUpDue,
+    ConferenceHeld,
 ]

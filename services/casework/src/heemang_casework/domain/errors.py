@@ -41,3 +41,23 @@ class AlertAlreadyAcknowledged(Conflict):
         super().__init__(
             f"alert {alert_id} was already acknowledged", alert_id=alert_id, acknowledged_at=acknowledged_at
         )
+
+
+class InvalidAssessment(Invalid):
+    problem = "invalid-assessment"
+    title = "Invalid needs assessment"
+
+
+class InvalidPlan(Invalid):
+    problem = "invalid-plan"
+    title = "Invalid service plan entry"
+
+
+class InvalidConference(Invalid):
+    problem = "invalid-conference"
+    title = "Invalid case conference"
+
+
+class InvalidFollowUp(Invalid):
+    problem = "invalid-follow-up"
+    title = "Invalid follow-up"

@@ -26,8 +26,11 @@ Decisions taken from the seeds:
   households ⑤ → ④ and ⑥ → ④ / ⑥ → ⑤ are legal (re-conference, re-plan). A service-linkage
   household in ⑥ can only close.
 - **Follow-up** (사후관리, by the 동) follows closure of a served household: ⑦ → ⑧. A closed
-  case moves nowhere else; a 미선정 case moves nowhere at all. Reopening after a follow-up
-  that finds a new crisis belongs to the follow-up capability and is not modelled yet.
+  case moves nowhere else by transition; a 미선정 case moves nowhere at all.
+- **Reopening** (``reopen``): a follow-up that finds a new crisis puts a served, closed case
+  (⑦ or ⑧) back to ② assessment in one step — the new crisis is assessed and the household
+  selected again, so the selection and closure reason are cleared (the timeline keeps them).
+  A 미선정 case is not reopened: a new referral opens a new case.
 """
 
 from __future__ import annotations
@@ -160,3 +163,21 @@ def _check_closure(current: CaseState, command: TransitionCommand) -> None:
 def _text(value: str | None) -> str | None:
     stripped = value.strip() if value else ""
     return stripped or None
+
+
+#: Stages a served case can be reopened from.
+REOPENABLE_STAGES = frozenset({Stage.closed, Stage.follow_up})
+REOPEN_TARGET = Stage.assessment
+
+
+def can_reopen(state: CaseState) -> bool:
+    return state.stage in REOPENABLE_STAGES and state.selection not in (None, Selection.not_selected)
+
+
+def reopen(state: CaseState) -> CaseState:
+    """The state after reopening a closed case for a new crisis, or IllegalTransition (409)."""
+    if not can_reopen(state):
+        raise IllegalTransition(
+            state.stage.value, REOPEN_TARGET.value, [s.value for s in allowed_next(state)]
+        )
+    return CaseState(stage=REOPEN_TARGET)
