@@ -2,20 +2,33 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from heemang_common.deps import SessionDep
 from heemang_hotline import checkins as service
-from heemang_hotline.api.access import ManagerDep, ReaderDep, StaffDep, log_read, require_in_scope
+from heemang_hotline.api.access import (
+    ManagerDep,
+    ReaderDep,
+    StaffDep,
+    decode_cursor,
+    dong_scope,
+    encode_cursor,
+    log_read,
+    require_in_scope,
+)
 from heemang_hotline.api.checkin_schemas import (
     CheckinCreate,
     CheckinPage,
     CheckinRead,
+    ContactSet,
     EnrolmentCreate,
+    EnrolmentPage,
     EnrolmentRead,
     ProgrammeCreate,
     ProgrammeRead,
 )
+from heemang_hotline.crypto import ContactProtector
+from heemang_hotline.db.models import Enrolment
 from heemang_hotline.settings import Settings
 
 router = APIRouter(tags=["check-ins"])
@@ -24,6 +37,29 @@ router = APIRouter(tags=["check-ins"])
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.runtime.settings
     return settings
+
+
+def _protector(request: Request) -> ContactProtector:
+    protector: ContactProtector = request.app.state.runtime.extras["contacts"]
+    return protector
+
+
+def _read(enrolment: Enrolment, protector: ContactProtector) -> EnrolmentRead:
+    return EnrolmentRead(
+        id=enrolment.id,
+        programme_id=enrolment.programme_id,
+        household_id=enrolment.household_id,
+        person_id=enrolment.person_id,
+        dong=enrolment.dong,
+        weekday=enrolment.weekday,
+        window_start=enrolment.window_start,
+        window_end=enrolment.window_end,
+        active=enrolment.active,
+        source=enrolment.source,
+        enrolled_at=enrolment.enrolled_at,
+        phone_masked=service.masked_phone(enrolment, protector),
+        needs_contact_number=enrolment.phone_enc is None,
+    )
 
 
 @router.post(
@@ -52,8 +88,57 @@ async def list_programmes(session: SessionDep, principal: ReaderDep) -> list[Pro
 async def enrol(
     body: EnrolmentCreate, session: SessionDep, request: Request, principal: StaffDep
 ) -> EnrolmentRead:
-    enrolment = await service.enrol(session, body, _settings(request))
-    return EnrolmentRead.model_validate(enrolment)
+    enrolment = await service.enrol(session, body, _settings(request), _protector(request))
+    return _read(enrolment, _protector(request))
+
+
+@router.get(
+    "/enrolments", response_model=EnrolmentPage, summary="안부확인 대상 목록: enrolments, newest first"
+)
+async def list_enrolments(
+    session: SessionDep,
+    request: Request,
+    principal: ReaderDep,
+    programme_id: uuid.UUID | None = Query(None, description="Only this programme"),
+    needs_contact_number: bool | None = Query(None, description="true: the counsellors' work list"),
+    cursor: str | None = Query(None, description="`next_cursor` of the previous page"),
+    limit: int = Query(50, ge=1, le=500),
+) -> EnrolmentPage:
+    items = await service.list_enrolments(
+        session,
+        programme_id=programme_id,
+        needs_contact=needs_contact_number,
+        dongs=dong_scope(principal),
+        after=decode_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    page, more = items[:limit], len(items) > limit
+    for item in page:
+        log_read(
+            session,
+            request,
+            principal,
+            record_type="checkin_enrolment",
+            record_id=item.id,
+            household_id=item.household_id,
+            action="list",
+        )
+    return EnrolmentPage(
+        items=[_read(e, _protector(request)) for e in page],
+        next_cursor=encode_cursor(page[-1].enrolled_at, page[-1].id) if more else None,
+    )
+
+
+@router.put(
+    "/enrolments/{enrolment_id}/contact",
+    response_model=EnrolmentRead,
+    summary="연락처 등록: give an enrolment its contact number",
+)
+async def set_contact(
+    enrolment_id: uuid.UUID, body: ContactSet, session: SessionDep, request: Request, principal: StaffDep
+) -> EnrolmentRead:
+    enrolment = await service.set_contact(session, enrolment_id, body.phone, _protector(request))
+    return _read(enrolment, _protector(request))
 
 
 @router.get("/enrolments/{enrolment_id}", response_model=EnrolmentRead, summary="안부확인 대상 조회")
@@ -70,7 +155,7 @@ async def read_enrolment(
         record_id=enrolment.id,
         household_id=enrolment.household_id,
     )
-    return EnrolmentRead.model_validate(enrolment)
+    return _read(enrolment, _protector(request))
 
 
 @router.post(

@@ -83,6 +83,10 @@ class Enrolment(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(20))  # manual | case_closed
     enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # intake's person, when known
+    #: AES-GCM (crypto.ContactProtector, the row id as AAD); null = "needs contact number".
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)  # HMAC, for replies
 
 
 class CheckinSlot(Base):
@@ -99,3 +103,90 @@ class CheckinSlot(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DoNotContact(Base):
+    """A person or household nobody may contact from hotline (e.g. a DV victim on a shared
+    phone). Set by intake/casework staff; checked before every check-in, message and send."""
+
+    __tablename__ = "do_not_contact"
+    __table_args__ = (UniqueConstraint("subject_kind", "subject_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    subject_kind: Mapped[str] = mapped_column(String(10))  # household | person
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    dong: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(30))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lifted_by: Mapped[str | None] = mapped_column(String(100))
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ContactRefusal(Base):
+    """A send refused before it reached a provider (the log the issue asks for)."""
+
+    __tablename__ = "contact_refusals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # checkin | message | campaign
+    reference_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # the call or send refused
+    household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    reason: Mapped[str] = mapped_column(String(30))
+
+
+class CheckinCall(Base):
+    """One planned automated check-in (slot) and its attempts: the scheduler's durable state.
+    Unique per enrolment and slot, so planning twice plans once; claims are leased, so a
+    crashed worker's slot is retaken with the same attempt id (the provider deduplicates)."""
+
+    __tablename__ = "checkin_calls"
+    __table_args__ = (UniqueConstraint("enrolment_id", "slot_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checkin_enrolments.id"), index=True)
+    slot_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    window_end_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: planned | calling (leased) | awaiting (sent, waiting for a reply) | done | refused | skipped
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class HouseholdFact(Base):
+    """Projection of intake's household events: what auto-enrolment needs (no PII)."""
+
+    __tablename__ = "household_facts"
+
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    dong: Mapped[str] = mapped_column(String(20))
+    household_type: Mapped[str | None] = mapped_column(String(30))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CaseClosure(Base):
+    """Cases casework closed, kept so either event order (closure, household type) enrols."""
+
+    __tablename__ = "case_closures"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    dong: Mapped[str] = mapped_column(String(20))
+    closure_reason: Mapped[str] = mapped_column(String(30))
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookSeen(Base):
+    """Ids of the gateway's signed callbacks already handled: a replay has no second effect."""
+
+    __tablename__ = "sms_webhooks_seen"
+
+    webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -38,6 +38,12 @@ class LocalSmsProvider:
         if self.faults.fail_next:
             self.faults.fail_next -= 1
             return SendResult(accepted=False, permanent=self.faults.permanent, error="told to fail")
+        # Idempotent by our message id, as the real gateway is by `ref`: a send retried after
+        # a crash (same id) is the message already sent, not a second one.
+        async with self.sessionmaker() as session:
+            sent = await session.get(LocalSms, message.id)
+        if sent is not None:
+            return SendResult(accepted=True, provider_message_id=sent.provider_message_id)
         provider_id = uuid.uuid4().hex
         async with self.sessionmaker() as session, session.begin():
             session.add(
