@@ -363,5 +363,6 @@ async def _plan_portable(session: AsyncSession, first: date, last: date, now: da
         day += timedelta(days=1)
     if not values:
         return 0
-    result = await session.execute(sqlite_insert(CheckinCall).on_conflict_do_nothing(), values)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    connection = await session.connection()
+    result = await connection.execute(sqlite_insert(CheckinCall).on_conflict_do_nothing(), values)
+    return max(int(result.rowcount or 0), 0)
