@@ -128,6 +128,18 @@ class Settings(ServiceSettings):
         "[강남구 복지콜센터] 안부 확인 문자입니다. 괜찮으시면 1, 도움이 필요하시면 2를 답장해 주세요."
     )
 
+    # Notice campaigns (문자 알림): batches through the rate limiter, a daily cost cap.
+    campaigns_enabled: bool = True  # run the campaign sender in this process
+    campaign_interval_s: float = Field(2.0, gt=0)
+    campaign_batch_size: int = Field(500, ge=1)
+    campaign_concurrency: int = Field(16, ge=1, le=256)  # sends in flight (the rate limit still holds)
+    campaign_lease_s: float = Field(120.0, gt=0)
+    campaign_max_attempts: int = Field(3, ge=1, le=10)
+    sms_cost_krw: int = Field(9, ge=0)  # per short message
+    lms_cost_krw: int = Field(27, ge=0)  # per long message
+    #: Most bulk sends may cost in one KST day (check-ins are not counted: safety first).
+    sms_daily_cap_krw: int = Field(1_000_000, ge=0)
+
     # Automatic enrolment of elderly people living alone when their case closes.
     auto_enrol_programme: str = "hello_ansim"
     auto_enrol_weekday: int = Field(2, ge=0, le=6)

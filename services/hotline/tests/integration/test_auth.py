@@ -24,6 +24,19 @@ ROUTES = [
     ("GET", f"/enrolments/{ANY_ID}"),
     ("GET", f"/enrolments/{ANY_ID}/checkins"),
     ("POST", f"/enrolments/{ANY_ID}/checkins"),
+    ("GET", "/enrolments"),
+    ("PUT", f"/enrolments/{ANY_ID}/contact"),
+    ("PUT", f"/do-not-contact/household/{ANY_ID}"),
+    ("DELETE", f"/do-not-contact/household/{ANY_ID}"),
+    ("GET", f"/do-not-contact/household/{ANY_ID}"),
+    ("GET", "/contact-refusals"),
+    ("POST", "/subscribers"),
+    ("GET", "/subscribers"),
+    ("POST", f"/subscribers/{ANY_ID}/opt-out"),
+    ("POST", "/campaigns"),
+    ("GET", f"/campaigns/{ANY_ID}"),
+    ("GET", f"/campaigns/{ANY_ID}/preview"),
+    ("POST", f"/campaigns/{ANY_ID}/send"),
 ]
 
 

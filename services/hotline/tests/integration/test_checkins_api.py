@@ -24,7 +24,12 @@ MONDAYS = ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30"]
 async def client(databases: Any, bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
     url = await databases.fresh_database("hotline", SERVICE_ROOT)
     settings = fast_settings(
-        Settings, database_url=url, bootstrap=bootstrap, scheduler_enabled=False, consume_events=False
+        Settings,
+        database_url=url,
+        bootstrap=bootstrap,
+        scheduler_enabled=False,
+        campaigns_enabled=False,
+        consume_events=False,
     )
     service = await serve("hotline", create_app(settings), settings.port)
     async with httpx.AsyncClient(base_url=service.url, headers=TEST_MINT.headers("supervisor")) as http:

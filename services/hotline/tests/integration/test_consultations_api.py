@@ -21,7 +21,12 @@ from heemang_hotline.settings import Settings
 async def hotline(databases: Any, bootstrap: str) -> AsyncIterator[RunningService]:
     url = await databases.fresh_database("hotline", SERVICE_ROOT)
     settings = fast_settings(
-        Settings, database_url=url, bootstrap=bootstrap, scheduler_enabled=False, consume_events=False
+        Settings,
+        database_url=url,
+        bootstrap=bootstrap,
+        scheduler_enabled=False,
+        campaigns_enabled=False,
+        consume_events=False,
     )
     service = await serve("hotline", create_app(settings), settings.port)
     yield service

@@ -4,17 +4,19 @@ gateway's Standard Webhooks signature, not by a user token; each webhook id has 
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_common.deps import SessionDep
 from heemang_common.errors import Invalid, Unauthorized
 from heemang_common.events.envelope import utcnow
-from heemang_hotline import scheduler
+from heemang_hotline import campaigns, scheduler
 from heemang_hotline.crypto import ContactProtector
 from heemang_hotline.db.models import WebhookSeen
 from heemang_hotline.domain import checkins as rules
@@ -30,6 +32,16 @@ class InboundMessage(BaseModel):
     sender: str = Field(alias="from", max_length=20, description="The replying number")
     text: str = Field(max_length=2000)
     received_at: datetime | None = None
+
+
+#: The reply keyword that stops notices (수신거부), as carriers and the law expect.
+OPT_OUT_WORDS = frozenset({"수신거부", "거부", "STOP", "stop"})
+
+
+class DeliveryReport(BaseModel):
+    ref: uuid.UUID = Field(description="Our message id, sent to the gateway as `ref`")
+    status: Literal["delivered", "failed"]
+    provider_message_id: str | None = Field(None, max_length=64)
 
 
 class CallbackAck(BaseModel):
@@ -50,13 +62,17 @@ async def verified_body(request: Request) -> tuple[str, bytes]:
 
 
 async def first_time(session: AsyncSession, webhook_id: str) -> bool:
-    """Record the webhook id; False if it was seen before (a replay or a retry)."""
-    seen = await session.execute(select(WebhookSeen.webhook_id).where(WebhookSeen.webhook_id == webhook_id))
-    if seen.first():
-        return False
-    session.add(WebhookSeen(webhook_id=webhook_id, received_at=utcnow()))
-    await session.flush()  # a concurrent duplicate fails here on the primary key (→ 409, retried)
-    return True
+    """Record the webhook id; False if it was seen before (a replay or a retry). A
+    concurrent duplicate waits for the first one's commit and then inserts nothing."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(WebhookSeen)
+        .values(webhook_id=webhook_id, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["webhook_id"])
+        .returning(WebhookSeen.webhook_id)
+    )
+    return (await session.execute(stmt)).first() is not None
 
 
 @router.post(
@@ -79,6 +95,9 @@ async def inbound(request: Request, session: SessionDep) -> CallbackAck:
         phone_hash = protector.lookup_hash(message.sender)
     except Invalid:
         return CallbackAck(duplicate=False, effect="unknown_sender")
+    if message.text.strip().replace(" ", "") in OPT_OUT_WORDS:
+        stopped = await campaigns.opt_out_number(session, phone_hash)
+        return CallbackAck(duplicate=False, effect=f"opted_out:{stopped}")
     outcome = rules.reply_outcome(message.text)
     if outcome is not None:
         answered = await scheduler.close_by_reply(session, phone_hash, outcome, runtime.settings)
@@ -86,3 +105,21 @@ async def inbound(request: Request, session: SessionDep) -> CallbackAck:
             duplicate=False, effect=f"checkin_{outcome.value}" if answered else "no_open_checkin"
         )
     return CallbackAck(duplicate=False, effect="ignored")
+
+
+@router.post(
+    "/delivery-reports",
+    response_model=CallbackAck,
+    summary="전송 결과: the carrier's delivery report for one message",
+    openapi_extra={"security": []},
+)
+async def delivery_report(request: Request, session: SessionDep) -> CallbackAck:
+    webhook_id, body = await verified_body(request)
+    try:
+        report = DeliveryReport.model_validate_json(body)
+    except ValidationError as exc:
+        raise Invalid("the delivery report is malformed", errors=exc.errors(include_url=False)) from None
+    if not await first_time(session, webhook_id):
+        return CallbackAck(duplicate=True, effect="none")
+    known = await campaigns.delivery_report(session, report.ref, report.status)
+    return CallbackAck(duplicate=False, effect=report.status if known else "unknown_message")
