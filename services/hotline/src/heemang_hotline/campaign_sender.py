@@ -22,14 +22,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from heemang_common.events.envelope import utcnow
 from heemang_common.events.hotline import SmsCampaignCompleted, SmsCampaignCompletedData
 from heemang_hotline import campaigns, checkins, contact
 from heemang_hotline.crypto import ContactProtector
-from heemang_hotline.db.models import CampaignSend, DoNotContact, SmsCampaign, SmsDailySpend, Subscriber
+from heemang_hotline.db.models import (
+    CampaignSend,
+    DoNotContact,
+    SmsCampaign,
+    SmsDailySpend,
+    Subscriber,
+    WebhookSeen,
+)
 from heemang_hotline.domain import campaigns as rules
 from heemang_hotline.domain.checkins import KST
 from heemang_hotline.domain.sms import Kind
@@ -38,6 +45,7 @@ from heemang_hotline.settings import Settings
 from heemang_hotline.sms.base import OutboundSms, SendResult, SmsProvider
 
 log = logging.getLogger("heemang.hotline.campaigns")
+PURGE_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -74,6 +82,7 @@ class CampaignSender:
         self.protector = protector
         self.settings = settings
         self.quiet = checkins.quiet_hours(settings)
+        self._purged_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event, clock: Callable[[], datetime] = utcnow) -> None:
         while not stop.is_set():
@@ -98,7 +107,18 @@ class CampaignSender:
                 await self._record(session, jobs, results, now, report)
         async with self.sessionmaker() as session, session.begin():
             report.completed = await self._complete(session, now)
+        if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
+            await self.purge_seen_webhooks(now)
         return report
+
+    async def purge_seen_webhooks(self, now: datetime) -> int:
+        """Forget callback ids older than the retention (the dedup window stays ≥ the
+        sender's whole retry span)."""
+        before = now - timedelta(hours=self.settings.sms_webhook_retention_h)
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(delete(WebhookSeen).where(WebhookSeen.received_at < before))
+        self._purged_at = now
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     # ---------------------------------------------------------------- claim
 

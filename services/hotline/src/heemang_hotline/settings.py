@@ -112,6 +112,9 @@ class Settings(ServiceSettings):
     contact_hmac_key: SecretStr = Field(default=SecretStr(""), description="base64, ≥ 32 bytes")
     #: Standard Webhooks secret (whsec_…) the SMS gateway signs delivery reports and replies with.
     sms_webhook_secret: SecretStr = Field(default=SecretStr(""))
+    #: How long handled callback ids are kept: longer than the gateway's retry span (Standard
+    #: Webhooks' example schedule spans 75 h 36 m), so a late retry is still recognised.
+    sms_webhook_retention_h: int = Field(96, ge=76)
 
     #: Run the event consumers (off in tests that do not need them: joining a group is slow).
     consume_events: bool = True

@@ -309,3 +309,37 @@ async def test_bad_input_is_refused_and_nothing_is_sent(hotline: RunningService)
     async with hotline.runtime.sessionmaker() as session:
         assert (await session.execute(select(func.count()).select_from(LocalSms))).scalar_one() == 0
         assert (await session.execute(select(func.count()).select_from(CampaignSend))).scalar_one() == 0
+
+
+async def test_audience_filters_narrow_the_recipients(hotline: RunningService) -> None:
+    await add_subscribers(hotline, 3, dong="sinsa", birth_year=1950, household_type="elderly_alone")
+    await add_subscribers(hotline, 2, dong="sinsa", birth_year=1990)
+    await add_subscribers(hotline, 4, dong="gaepo1", birth_year=1955, household_type="elderly_alone")
+    async with httpx.AsyncClient(base_url=hotline.url, headers=MANAGER) as client:
+
+        async def reach(audience: dict[str, Any]) -> int:
+            made = await client.post(
+                "/campaigns",
+                json={"topic": "rental_housing", "title": "t", "body": "안내", "audience": audience},
+            )
+            assert made.status_code == 201, made.text
+            preview = (await client.get(f"/campaigns/{made.json()['id']}/preview")).json()
+            return int(preview["recipients"])
+
+        assert await reach({}) == 9
+        assert await reach({"dongs": ["sinsa"]}) == 5
+        assert await reach({"dongs": ["sinsa"], "age_min": 65}) == 3
+        assert (
+            await reach({"household_types": ["elderly_alone"], "age_max": 75}) == 4
+        )  # the 1950s-born: 76 → out
+        assert await reach({"age_min": 30, "age_max": 40}) == 2
+        bad = await client.post(
+            "/campaigns",
+            json={
+                "topic": "rental_housing",
+                "title": "t",
+                "body": "x",
+                "audience": {"age_min": 70, "age_max": 60},
+            },
+        )
+        assert bad.status_code == 422

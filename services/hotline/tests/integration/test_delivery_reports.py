@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -92,3 +92,20 @@ async def test_clock_skew_and_malformed_signatures(
         assert tampered.status_code == 401
     async with hotline.runtime.sessionmaker() as session:
         assert (await session.execute(select(func.count()).select_from(Subscriber))).scalar_one() == 0
+
+
+async def test_seen_ids_are_kept_beyond_the_retry_span_then_purged(
+    hotline: RunningService, sign: Callable[..., dict[str, str]]
+) -> None:
+    body = json.dumps({"ref": str(uuid.uuid4()), "status": "delivered"}).encode()
+    async with httpx.AsyncClient(base_url=hotline.url) as client:
+        response = await client.post(
+            "/sms/delivery-reports", content=body, headers=sign(hotline.runtime.settings, body)
+        )
+        assert response.json() == {"duplicate": False, "effect": "unknown_message"}
+    sender = hotline.runtime.extras["campaigns"]
+    now = datetime.now(UTC)
+    assert (
+        await sender.purge_seen_webhooks(now + timedelta(hours=75, minutes=37)) == 0
+    )  # a late retry is still known
+    assert await sender.purge_seen_webhooks(now + timedelta(hours=97)) == 1

@@ -159,7 +159,7 @@ class CheckinCall(Base):
     __table_args__ = (UniqueConstraint("enrolment_id", "slot_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checkin_enrolments.id"), index=True)
+    enrolment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checkin_enrolments.id"))
     slot_at: Mapped[datetime] = mapped_column(UtcDateTime)
     window_end_at: Mapped[datetime] = mapped_column(UtcDateTime)
     #: planned | calling (leased) | awaiting (sent, waiting for a reply) | done | refused | skipped
