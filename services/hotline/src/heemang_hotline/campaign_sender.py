@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from heemang_common.events.envelope import utcnow
 from heemang_common.events.hotline import SmsCampaignCompleted, SmsCampaignCompletedData
 from heemang_hotline import campaigns, checkins, contact
-from heemang_hotline.crypto import ContactProtector
+from heemang_hotline.crypto import ContactDecryptionError, ContactProtector
 from heemang_hotline.db.models import (
     CampaignSend,
     DoNotContact,
@@ -189,16 +189,19 @@ class CampaignSender:
                 session, deferred, status="pending", lease_until=None, attempts=CampaignSend.attempts - 1
             )
         report.deferred = len(deferred)
-        return [
-            Job(
-                send.id,
-                campaign.id,
-                send.attempts,
-                self.protector.decrypt(sub.phone_enc, sub.id.bytes),
-                campaign.body,
-            )
-            for send, sub, campaign in candidates[:allowed]
-        ]
+        jobs, unreadable = [], []
+        for send, sub, campaign in candidates[:allowed]:
+            try:
+                phone = self.protector.decrypt(sub.phone_enc, sub.id.bytes)
+            except ContactDecryptionError:  # a key missing from the settings: fail it, do not loop
+                unreadable.append(send.id)
+                continue
+            jobs.append(Job(send.id, campaign.id, send.attempts, phone, campaign.body))
+        if unreadable:
+            log.error("%d subscribers' numbers cannot be decrypted", len(unreadable))
+            await _set_many(session, unreadable, status="failed", error="number unreadable", lease_until=None)
+            report.failed += len(unreadable)
+        return jobs
 
     async def _reserve(self, session: AsyncSession, now: datetime, candidates: list[Any]) -> int:
         """Reserve today's budget for as many candidates as fit (in order); how many fit."""

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from heemang_common.events.envelope import utcnow
 from heemang_hotline import checkins, contact
-from heemang_hotline.crypto import ContactProtector
+from heemang_hotline.crypto import ContactDecryptionError, ContactProtector
 from heemang_hotline.db.models import CheckinCall, CheckinProgramme, Enrolment
 from heemang_hotline.domain import checkins as rules
 from heemang_hotline.domain.sms import retry_delay_s
@@ -195,9 +195,15 @@ class CheckinScheduler:
                 await _set(session, call.id, status=status, next_attempt_at=step.until, lease_until=None)
                 report.waiting += 1
                 return
+            try:
+                phone = self.protector.decrypt(enrolment.phone_enc, enrolment.id.bytes)
+            except ContactDecryptionError:  # a key missing from the settings: say so, do not loop
+                log.error("enrolment %s: contact number cannot be decrypted", enrolment.id)
+                await self._finish(session, call, "skipped", note="contact number unreadable")
+                report.skipped += 1
+                return
             # Send: commit "attempt n is being made" before the provider hears of it.
             await _set(session, call.id, status="calling", attempts=step.attempt)
-            phone = self.protector.decrypt(enrolment.phone_enc, enrolment.id.bytes)
             body = self.settings.checkin_message
             kind = programme.kind
         result = await self._send(OutboundSms(attempt_id(call.id, step.attempt), phone, body))

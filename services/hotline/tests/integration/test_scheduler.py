@@ -241,3 +241,18 @@ async def test_a_restart_mid_batch_never_calls_a_slot_twice(hotline: RunningServ
         calls = (await session.execute(select(CheckinCall))).scalars().all()
     assert len(delivered) == 12 == len(set(delivered))  # each slot's first attempt reached its person once
     assert {c.status for c in calls} == {"awaiting"} and {c.attempts for c in calls} == {1}
+
+
+async def test_an_unreadable_number_is_skipped_not_retried_forever(hotline: RunningService) -> None:
+    from sqlalchemy import update
+
+    from heemang_hotline.db.models import Enrolment
+
+    async with httpx.AsyncClient(base_url=hotline.url, headers=TEST_MINT.headers("supervisor")) as client:
+        await setup(client)
+    async with hotline.runtime.sessionmaker() as session, session.begin():
+        await session.execute(update(Enrolment).values(phone_enc="v1:retired-key:" + "A" * 40))
+    scheduler = scheduler_of(hotline)
+    report = await scheduler.tick(at(MONDAY, 10))
+    assert report.skipped == 1 and report.sent == 0
+    assert (await scheduler.tick(at(MONDAY, 10, 5))).claimed == 0
