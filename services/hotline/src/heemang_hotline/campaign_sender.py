@@ -39,7 +39,7 @@ from heemang_hotline.db.models import (
 )
 from heemang_hotline.domain import campaigns as rules
 from heemang_hotline.domain.checkins import KST
-from heemang_hotline.domain.sms import Kind
+from heemang_hotline.domain.sms import Kind, retry_delay_s
 from heemang_hotline.events.publish import publish
 from heemang_hotline.settings import Settings
 from heemang_hotline.sms.base import OutboundSms, SendResult, SmsProvider
@@ -124,9 +124,10 @@ class CampaignSender:
 
     async def _claim(self, session: AsyncSession, now: datetime, report: SendReport) -> list[Job]:
         quiet = self.quiet.contains(now.astimezone(KST).time())
-        open_row = or_(
-            CampaignSend.status == "pending",
-            and_(CampaignSend.status == "sending", CampaignSend.lease_until < now),  # a dead worker's
+        # pending (and not backing off after a transient failure), or a dead worker's lease
+        open_row = and_(
+            CampaignSend.status.in_(("pending", "sending")),
+            or_(CampaignSend.lease_until.is_(None), CampaignSend.lease_until < now),
         )
         pick = (
             select(CampaignSend.id)
@@ -260,12 +261,15 @@ class CampaignSender:
                 status, report.failed = "failed", report.failed + 1
             else:
                 status, report.retry = "pending", report.retry + 1
+            # a transient failure backs off (1 s doubling, capped) before its next attempt
+            backoff = now + timedelta(seconds=retry_delay_s(job.attempts)) if status == "pending" else None
             params.append(
                 {
                     "b_id": job.send_id,
                     "b_status": status,
                     "b_provider": result.provider_message_id,
                     "b_error": (result.error or "")[:200] or None,
+                    "b_lease": backoff,
                 }
             )
         stmt = (
@@ -275,7 +279,7 @@ class CampaignSender:
                 status=bindparam("b_status"),
                 provider_message_id=bindparam("b_provider"),
                 error=bindparam("b_error"),
-                lease_until=None,
+                lease_until=bindparam("b_lease", type_=CampaignSend.lease_until.type),
                 updated_at=now,
             )
         )

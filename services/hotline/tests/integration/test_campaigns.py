@@ -343,3 +343,18 @@ async def test_audience_filters_narrow_the_recipients(hotline: RunningService) -
             },
         )
         assert bad.status_code == 422
+
+
+async def test_transient_failures_back_off_permanent_ones_fail(hotline: RunningService) -> None:
+    await add_subscribers(hotline, 3)
+    local = hotline.runtime.extras["sms"].provider
+    async with httpx.AsyncClient(base_url=hotline.url, headers=MANAGER) as client:
+        campaign = await start_campaign(client)
+        sender = sender_of(hotline)
+        local.faults.fail_next = 2  # the gateway is busy for two sends
+        first = await sender.tick(NOON)
+        assert first.sent == 1 and first.retry == 2
+        assert (await sender.tick(NOON)).claimed == 0  # backing off
+        later = await sender.tick(NOON + timedelta(seconds=2))
+        assert later.sent == 2 and later.completed == [uuid.UUID(campaign["id"])]
+    assert set((await messages_per_subscriber(hotline)).values()) == {1}
