@@ -163,8 +163,10 @@ async def count_recipients(session: AsyncSession, campaign: SmsCampaign) -> int:
 async def start(session: AsyncSession, campaign: SmsCampaign, *, dialect: str) -> int:
     """Write one send row per consenting recipient (set-based), then the sender takes over.
     Refused (422, nothing written) when no one consents."""
-    if campaign.status != "draft":
-        raise Conflict(f"the campaign is already {campaign.status}")
+    # Lock the campaign: of two concurrent sends the second waits, then sees it started.
+    locked = await session.get(SmsCampaign, campaign.id, with_for_update=True, populate_existing=True)
+    if locked is None or locked.status != "draft":
+        raise Conflict(f"the campaign is already {locked.status if locked else 'gone'}")
     now = utcnow()
     new_id = func.gen_random_uuid() if dialect == "postgresql" else func.lower(func.hex(func.randomblob(16)))
     chosen: Select[Any] = select(

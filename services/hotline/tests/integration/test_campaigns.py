@@ -3,6 +3,7 @@ restart, opt-outs before the next batch, quiet hours, the daily cost cap, bad in
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import uuid
@@ -357,4 +358,17 @@ async def test_transient_failures_back_off_permanent_ones_fail(hotline: RunningS
         assert (await sender.tick(NOON)).claimed == 0  # backing off
         later = await sender.tick(NOON + timedelta(seconds=2))
         assert later.sent == 2 and later.completed == [uuid.UUID(campaign["id"])]
+    assert set((await messages_per_subscriber(hotline)).values()) == {1}
+
+
+async def test_hammering_send_starts_the_campaign_once(hotline: RunningService) -> None:
+    await add_subscribers(hotline, 50)
+    async with httpx.AsyncClient(base_url=hotline.url, headers=MANAGER, timeout=30) as client:
+        made = await client.post("/campaigns", json={"topic": "rental_housing", "title": "t", "body": "안내"})
+        path = f"/campaigns/{made.json()['id']}/send"
+        answers = await asyncio.gather(*[client.post(path) for _ in range(20)])
+        assert sorted(r.status_code for r in answers) == [202] + [409] * 19
+        await drain(sender_of(hotline), NOON)
+        report = (await client.get(f"/campaigns/{made.json()['id']}")).json()
+    assert report["recipients"] == 50 and report["report"]["sent"] == 50
     assert set((await messages_per_subscriber(hotline)).values()) == {1}
