@@ -14,7 +14,7 @@ from heemang_common.events.hotline import CheckinMissed, CheckinMissedData, Chec
 from heemang_common.masking import mask_phone
 from heemang_hotline.api.checkin_schemas import CheckinCreate, EnrolmentCreate, ProgrammeCreate
 from heemang_hotline.crypto import ContactProtector
-from heemang_hotline.db.models import CheckinProgramme, CheckinSlot, Enrolment
+from heemang_hotline.db.models import CheckinCall, CheckinProgramme, CheckinSlot, Enrolment
 from heemang_hotline.domain import checkins as rules
 from heemang_hotline.domain import phones
 from heemang_hotline.events.publish import publish
@@ -269,3 +269,14 @@ async def _escalate_if_needed(
             ),
         ),
     )
+
+
+async def calls(session: AsyncSession, enrolment_id: uuid.UUID, limit: int = 100) -> list[CheckinCall]:
+    """The scheduler's slots of an enrolment, newest first."""
+    stmt = (
+        select(CheckinCall)
+        .where(CheckinCall.enrolment_id == enrolment_id)
+        .order_by(CheckinCall.slot_at.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())

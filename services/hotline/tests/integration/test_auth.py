@@ -25,6 +25,7 @@ ROUTES = [
     ("GET", f"/enrolments/{ANY_ID}/checkins"),
     ("POST", f"/enrolments/{ANY_ID}/checkins"),
     ("GET", "/enrolments"),
+    ("GET", f"/enrolments/{ANY_ID}/calls"),
     ("PUT", f"/enrolments/{ANY_ID}/contact"),
     ("PUT", f"/do-not-contact/household/{ANY_ID}"),
     ("DELETE", f"/do-not-contact/household/{ANY_ID}"),

@@ -212,6 +212,12 @@ async def test_do_not_contact_refuses_before_the_provider(hotline: RunningServic
         refusals = (await client.get("/contact-refusals")).json()["items"]
         assert [(r["channel"], r["household_id"]) for r in refusals] == [("checkin", household)]
 
+        seen_calls = await client.get(f"/enrolments/{enrolment['id']}/calls", headers=officer)
+        assert [(c["status"], c["note"]) for c in seen_calls.json()["items"]] == [
+            ("refused", "do_not_contact")
+        ]
+        outsider = TEST_MINT.headers("case_manager", dongs=["sinsa"])
+        assert (await client.get(f"/enrolments/{enrolment['id']}/calls", headers=outsider)).status_code == 403
         assert (await client.delete(path, headers=officer)).status_code == 200
         assert (await scheduler.tick(at(MONDAY, 10, weeks=1))).sent == 1  # lifted: next week's call goes
     assert await count(hotline, ContactRefusal) == 1

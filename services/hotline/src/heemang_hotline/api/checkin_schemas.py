@@ -100,3 +100,20 @@ class CheckinRead(BaseModel):
 
 class CheckinPage(BaseModel):
     items: list[CheckinRead]
+
+
+class CallRead(BaseModel):
+    """The scheduler's record of one automated slot."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    slot_at: datetime
+    window_end_at: datetime
+    status: str = Field(description="planned | calling | awaiting | done | refused | skipped")
+    attempts: int
+    outcome: str | None
+    note: str | None = Field(description="Why skipped or refused, or the last transient error")
+
+
+class CallPage(BaseModel):
+    items: list[CallRead]

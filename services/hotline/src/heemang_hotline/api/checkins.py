@@ -17,6 +17,8 @@ from heemang_hotline.api.access import (
     require_in_scope,
 )
 from heemang_hotline.api.checkin_schemas import (
+    CallPage,
+    CallRead,
     CheckinCreate,
     CheckinPage,
     CheckinRead,
@@ -192,3 +194,24 @@ async def checkin_history(
     return CheckinPage(
         items=[CheckinRead.model_validate(s) for s in await service.history(session, enrolment_id)]
     )
+
+
+@router.get(
+    "/enrolments/{enrolment_id}/calls",
+    response_model=CallPage,
+    summary="자동 안부확인 일정: the scheduler's slots (attempts, skipped, refused)",
+)
+async def scheduled_calls(
+    enrolment_id: uuid.UUID, session: SessionDep, request: Request, principal: ReaderDep
+) -> CallPage:
+    enrolment = await service.get_enrolment(session, enrolment_id)
+    require_in_scope(principal, enrolment.dong)
+    log_read(
+        session,
+        request,
+        principal,
+        record_type="checkin_calls",
+        record_id=enrolment.id,
+        household_id=enrolment.household_id,
+    )
+    return CallPage(items=[CallRead.model_validate(c) for c in await service.calls(session, enrolment_id)])
