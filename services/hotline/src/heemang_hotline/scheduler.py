@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from heemang_common.events.envelope import utcnow
@@ -332,10 +333,53 @@ async def _plan_postgresql(session: AsyncSession, first: date, last: date, now: 
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+async def plan_enrolment(
+    session: AsyncSession, enrolment: Enrolment, settings: Settings, now: datetime
+) -> int:
+    """Plan one new or changed enrolment at once (the daily set-based plan would otherwise
+    pick it up only tomorrow, missing a slot later today)."""
+    programme = await session.get(CheckinProgramme, enrolment.programme_id)
+    if programme is None or not (programme.active and enrolment.active and enrolment.phone_enc):
+        return 0
+    if programme.kind not in SCHEDULED_KINDS:
+        return 0
+    first = now.astimezone(rules.KST).date()
+    window = rules.Window(enrolment.weekday, enrolment.window_start, enrolment.window_end)
+    values = []
+    for offset in range(settings.scheduler_plan_days):
+        day = first + timedelta(days=offset)
+        slot = rules.slot_for(window, day)
+        window_end = datetime.combine(day, enrolment.window_end, rules.KST)
+        if slot is not None and window_end > now:
+            values.append(_call_row(enrolment.id, slot, window_end, now))
+    return await _insert_calls(session, values)
+
+
+def _call_row(enrolment_id: uuid.UUID, slot: datetime, window_end: datetime, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "enrolment_id": enrolment_id,
+        "slot_at": slot,
+        "window_end_at": window_end,
+        "status": "planned",
+        "attempts": 0,
+        "next_attempt_at": slot,
+        "updated_at": now,
+    }
+
+
+async def _insert_calls(session: AsyncSession, values: list[dict[str, Any]]) -> int:
+    if not values:
+        return 0
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
+    connection = await session.connection()
+    result = await connection.execute(insert(CheckinCall).on_conflict_do_nothing(), values)
+    return max(int(result.rowcount or 0), 0)
+
+
 async def _plan_portable(session: AsyncSession, first: date, last: date, now: datetime) -> int:
     """SQLite (`make run`): the same plan, computed per day in Python (small districts)."""
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     stmt = (
         select(Enrolment.id, Enrolment.weekday, Enrolment.window_start, Enrolment.window_end)
         .join(CheckinProgramme, CheckinProgramme.id == Enrolment.programme_id)
@@ -354,21 +398,6 @@ async def _plan_portable(session: AsyncSession, first: date, last: date, now: da
             slot = rules.slot_for(rules.Window(weekday, start, end), day)
             window_end = datetime.combine(day, end, rules.KST)
             if slot is not None and window_end > now:
-                values.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "enrolment_id": enrolment_id,
-                        "slot_at": slot,
-                        "window_end_at": window_end,
-                        "status": "planned",
-                        "attempts": 0,
-                        "next_attempt_at": slot,
-                        "updated_at": now,
-                    }
-                )
+                values.append(_call_row(enrolment_id, slot, window_end, now))
         day += timedelta(days=1)
-    if not values:
-        return 0
-    connection = await session.connection()
-    result = await connection.execute(sqlite_insert(CheckinCall).on_conflict_do_nothing(), values)
-    return max(int(result.rowcount or 0), 0)
+    return await _insert_calls(session, values)

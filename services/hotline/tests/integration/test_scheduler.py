@@ -213,9 +213,8 @@ async def test_do_not_contact_refuses_before_the_provider(hotline: RunningServic
         assert [(r["channel"], r["household_id"]) for r in refusals] == [("checkin", household)]
 
         seen_calls = await client.get(f"/enrolments/{enrolment['id']}/calls", headers=officer)
-        assert [(c["status"], c["note"]) for c in seen_calls.json()["items"]] == [
-            ("refused", "do_not_contact")
-        ]
+        mondays = [c for c in seen_calls.json()["items"] if c["slot_at"].startswith("2026-11-02")]
+        assert [(c["status"], c["note"]) for c in mondays] == [("refused", "do_not_contact")]
         outsider = TEST_MINT.headers("case_manager", dongs=["sinsa"])
         assert (await client.get(f"/enrolments/{enrolment['id']}/calls", headers=outsider)).status_code == 403
         assert (await client.delete(path, headers=officer)).status_code == 200
@@ -262,3 +261,25 @@ async def test_an_unreadable_number_is_skipped_not_retried_forever(hotline: Runn
     report = await scheduler.tick(at(MONDAY, 10))
     assert report.skipped == 1 and report.sent == 0
     assert (await scheduler.tick(at(MONDAY, 10, 5))).claimed == 0
+
+
+async def test_a_new_enrolment_is_planned_at_once(hotline: RunningService) -> None:
+    tomorrow = (datetime.now(KST) + timedelta(days=1)).weekday()
+    async with httpx.AsyncClient(base_url=hotline.url, headers=TEST_MINT.headers("supervisor")) as client:
+        programme = await client.post(
+            "/programmes", json={"code": "hello", "name": "헬로안심", "kind": "automated"}
+        )
+        body = {
+            "programme_id": programme.json()["id"],
+            "household_id": str(uuid.uuid4()),
+            "dong": "yeoksam1",
+            "weekday": tomorrow,
+            "window_start": "10:00",
+            "window_end": "12:00",
+        }
+        waiting = (await client.post("/enrolments", json=body)).json()
+        assert (await client.get(f"/enrolments/{waiting['id']}/calls")).json()["items"] == []  # no number yet
+        await client.put(f"/enrolments/{waiting['id']}/contact", json={"phone": "010-5555-0000"})
+        [planned] = (await client.get(f"/enrolments/{waiting['id']}/calls")).json()["items"]
+    slot = datetime.fromisoformat(planned["slot_at"]).astimezone(KST)
+    assert planned["status"] == "planned" and slot.weekday() == tomorrow and slot.time() == time(10, 0)

@@ -5,7 +5,9 @@ import uuid
 from fastapi import APIRouter, Query, Request, status
 
 from heemang_common.deps import SessionDep
+from heemang_common.events.envelope import utcnow
 from heemang_hotline import checkins as service
+from heemang_hotline import scheduler
 from heemang_hotline.api.access import (
     ManagerDep,
     ReaderDep,
@@ -91,6 +93,7 @@ async def enrol(
     body: EnrolmentCreate, session: SessionDep, request: Request, principal: StaffDep
 ) -> EnrolmentRead:
     enrolment = await service.enrol(session, body, _settings(request), _protector(request))
+    await scheduler.plan_enrolment(session, enrolment, _settings(request), utcnow())
     return _read(enrolment, _protector(request))
 
 
@@ -140,6 +143,7 @@ async def set_contact(
     enrolment_id: uuid.UUID, body: ContactSet, session: SessionDep, request: Request, principal: StaffDep
 ) -> EnrolmentRead:
     enrolment = await service.set_contact(session, enrolment_id, body.phone, _protector(request))
+    await scheduler.plan_enrolment(session, enrolment, _settings(request), utcnow())
     return _read(enrolment, _protector(request))
 
 
