@@ -243,7 +243,15 @@ async def test_a_restart_mid_batch_never_calls_a_slot_twice(hotline: RunningServ
     assert crashing.calls[-1].id in {m.id for m in second.sender.calls}  # type: ignore[attr-defined]
     async with hotline.runtime.sessionmaker() as session:
         delivered = (await session.execute(select(LocalSms.id))).scalars().all()
-        calls = (await session.execute(select(CheckinCall))).scalars().all()
+        calls = (
+            (
+                await session.execute(
+                    select(CheckinCall).where(CheckinCall.slot_at < MONDAY + timedelta(days=1))
+                )
+            )
+            .scalars()
+            .all()
+        )  # the enrolments' real upcoming slots (planned at enrolment) are not part of this
     assert len(delivered) == 12 == len(set(delivered))  # each slot's first attempt reached its person once
     assert {c.status for c in calls} == {"awaiting"} and {c.attempts for c in calls} == {1}
 
