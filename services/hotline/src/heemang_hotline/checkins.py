@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_common.errors import Conflict, Invalid, NotFound
 from heemang_common.events.envelope import utcnow
 from heemang_common.events.hotline import CheckinMissed, CheckinMissedData, CheckinRecord
+from heemang_common.masking import mask_phone
 from heemang_hotline.api.checkin_schemas import CheckinCreate, EnrolmentCreate, ProgrammeCreate
-from heemang_hotline.db.models import CheckinProgramme, CheckinSlot, Enrolment
+from heemang_hotline.crypto import ContactProtector
+from heemang_hotline.db.models import CheckinCall, CheckinProgramme, CheckinSlot, Enrolment
 from heemang_hotline.domain import checkins as rules
+from heemang_hotline.domain import phones
 from heemang_hotline.events.publish import publish
 from heemang_hotline.settings import Settings
 
@@ -35,13 +38,18 @@ async def list_programmes(session: AsyncSession) -> list[CheckinProgramme]:
 
 
 async def enrol(
-    session: AsyncSession, data: EnrolmentCreate, settings: Settings, source: str = "manual"
+    session: AsyncSession,
+    data: EnrolmentCreate,
+    settings: Settings,
+    protector: ContactProtector,
+    source: str = "manual",
 ) -> Enrolment:
     programme = await session.get(CheckinProgramme, data.programme_id)
     if programme is None:
         raise NotFound(f"programme {data.programme_id} not found")
     window = rules.Window(data.weekday, data.window_start, data.window_end)
     rules.validate_window(window, quiet_hours(settings))
+    phone = phones.normalise(data.phone) if data.phone else None
     taken = select(Enrolment).where(
         Enrolment.programme_id == programme.id, Enrolment.household_id == data.household_id
     )
@@ -51,6 +59,7 @@ async def enrol(
         id=uuid.uuid4(),
         programme_id=programme.id,
         household_id=data.household_id,
+        person_id=data.person_id,
         dong=data.dong,
         weekday=data.weekday,
         window_start=data.window_start,
@@ -59,9 +68,98 @@ async def enrol(
         source=source,
         enrolled_at=utcnow(),
     )
+    if phone is not None:
+        _seal_phone(enrolment, phone, protector)
     session.add(enrolment)
     await session.flush()
     return enrolment
+
+
+def _seal_phone(enrolment: Enrolment, phone: str, protector: ContactProtector) -> None:
+    enrolment.phone_enc = protector.encrypt(phone, enrolment.id.bytes)
+    enrolment.phone_hash = protector.lookup_hash(phone)
+
+
+def masked_phone(enrolment: Enrolment, protector: ContactProtector) -> str | None:
+    if enrolment.phone_enc is None:
+        return None
+    return mask_phone(protector.decrypt(enrolment.phone_enc, enrolment.id.bytes))
+
+
+async def set_contact(
+    session: AsyncSession, enrolment_id: uuid.UUID, phone: str, protector: ContactProtector
+) -> Enrolment:
+    """Give an enrolment its contact number (auto-enrolled people arrive without one)."""
+    enrolment = await get_enrolment(session, enrolment_id)
+    _seal_phone(enrolment, phones.normalise(phone), protector)
+    await session.flush()
+    return enrolment
+
+
+async def list_enrolments(
+    session: AsyncSession,
+    *,
+    programme_id: uuid.UUID | None,
+    needs_contact: bool | None,
+    dongs: frozenset[str] | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Enrolment]:
+    stmt = select(Enrolment).order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc()).limit(limit)
+    if programme_id is not None:
+        stmt = stmt.where(Enrolment.programme_id == programme_id)
+    if needs_contact is not None:
+        stmt = stmt.where(
+            Enrolment.phone_enc.is_(None) if needs_contact else Enrolment.phone_enc.is_not(None)
+        )
+    if dongs is not None:
+        stmt = stmt.where(Enrolment.dong.in_(sorted(dongs)))
+    if after is not None:
+        at, last = after
+        stmt = stmt.where(
+            or_(Enrolment.enrolled_at < at, and_(Enrolment.enrolled_at == at, Enrolment.id < last))
+        )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def auto_enrol(session: AsyncSession, household_id: uuid.UUID, dong: str, settings: Settings) -> bool:
+    """Enrol an elderly person living alone whose case closed in the configured programme,
+    awaiting a counsellor for the contact number (events carry none). False if enrolled."""
+    programme = await _auto_programme(session, settings)
+    taken = select(Enrolment.id).where(
+        Enrolment.programme_id == programme.id, Enrolment.household_id == household_id
+    )
+    if (await session.execute(taken)).first():
+        return False
+    session.add(
+        Enrolment(
+            id=uuid.uuid4(),
+            programme_id=programme.id,
+            household_id=household_id,
+            dong=dong,
+            weekday=settings.auto_enrol_weekday,
+            window_start=settings.auto_enrol_window_start,
+            window_end=settings.auto_enrol_window_end,
+            active=True,
+            source="case_closed",
+            enrolled_at=utcnow(),
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def _auto_programme(session: AsyncSession, settings: Settings) -> CheckinProgramme:
+    code = settings.auto_enrol_programme
+    stmt = select(CheckinProgramme).where(CheckinProgramme.code == code)
+    programme = (await session.execute(stmt)).scalar_one_or_none()
+    if programme is None:  # first auto-enrolment on a fresh install: 헬로안심 by default
+        programme = CheckinProgramme(
+            id=uuid.uuid4(), code=code, name="헬로안심", kind=rules.ProgrammeKind.automated.value, active=True
+        )
+        session.add(programme)
+        await session.flush()
+    return programme
 
 
 async def get_enrolment(session: AsyncSession, enrolment_id: uuid.UUID) -> Enrolment:
@@ -76,20 +174,32 @@ async def record_checkin(
 ) -> CheckinSlot:
     """Record a slot's outcome once; raise checkin.missed when the rule says so."""
     enrolment = await get_enrolment(session, enrolment_id)
+    _check_slot(enrolment, data.slot_at)
+    return await record_outcome(session, enrolment, data.slot_at, data.outcome, data.attempts, settings)
+
+
+async def record_outcome(
+    session: AsyncSession,
+    enrolment: Enrolment,
+    slot_at: datetime,
+    outcome: rules.Outcome,
+    attempts: int,
+    settings: Settings,
+) -> CheckinSlot:
+    """The one path by which a slot's outcome is recorded (by hand or by the scheduler)."""
     programme = await session.get(CheckinProgramme, enrolment.programme_id)
     assert programme is not None  # foreign key
-    _check_slot(enrolment, data.slot_at)
     existing = select(CheckinSlot).where(
-        CheckinSlot.enrolment_id == enrolment.id, CheckinSlot.slot_at == data.slot_at
+        CheckinSlot.enrolment_id == enrolment.id, CheckinSlot.slot_at == slot_at
     )
     if (await session.execute(existing)).first():
         raise Conflict("this check-in slot is already recorded")
     slot = CheckinSlot(
         id=uuid.uuid4(),
         enrolment_id=enrolment.id,
-        slot_at=data.slot_at,
-        outcome=data.outcome.value,
-        attempts=data.attempts,
+        slot_at=slot_at,
+        outcome=outcome.value,
+        attempts=attempts,
         escalated=False,
         recorded_at=utcnow(),
     )
@@ -159,3 +269,14 @@ async def _escalate_if_needed(
             ),
         ),
     )
+
+
+async def calls(session: AsyncSession, enrolment_id: uuid.UUID, limit: int = 100) -> list[CheckinCall]:
+    """The scheduler's slots of an enrolment, newest first."""
+    stmt = (
+        select(CheckinCall)
+        .where(CheckinCall.enrolment_id == enrolment_id)
+        .order_by(CheckinCall.slot_at.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from heemang_common.errors import Invalid
+from heemang_common.errors import Invalid, NotFound
 from heemang_common.events.envelope import utcnow
 from heemang_common.events.hotline import (
     ConsultationLogged,
@@ -26,7 +26,7 @@ MAX_STATS_DAYS = 366
 
 
 async def log_consultation(
-    session: AsyncSession, data: ConsultationCreate, categories: list[str]
+    session: AsyncSession, data: ConsultationCreate, categories: list[str], *, counsellor: str
 ) -> Consultation:
     if data.category not in categories:
         raise Invalid(f"unknown category {data.category!r}", allowed=categories)
@@ -39,6 +39,7 @@ async def log_consultation(
         category=data.category,
         outcome=data.outcome.value,
         notes=data.notes,
+        counsellor=counsellor,
     )
     session.add(consultation)
     await session.flush()
@@ -75,12 +76,33 @@ async def log_consultation(
 
 
 async def list_consultations(
-    session: AsyncSession, *, household_id: uuid.UUID | None, limit: int
+    session: AsyncSession,
+    *,
+    household_id: uuid.UUID | None,
+    category: str | None,
+    dongs: frozenset[str] | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
 ) -> list[Consultation]:
-    stmt = select(Consultation).order_by(Consultation.at.desc(), Consultation.id).limit(limit)
+    """Newest first; keyset pagination on (at, id) so pages stay stable under inserts."""
+    stmt = select(Consultation).order_by(Consultation.at.desc(), Consultation.id.desc()).limit(limit)
     if household_id is not None:
         stmt = stmt.where(Consultation.household_id == household_id)
+    if category is not None:
+        stmt = stmt.where(Consultation.category == category)
+    if dongs is not None:
+        stmt = stmt.where(Consultation.dong.in_(sorted(dongs)))
+    if after is not None:
+        at, last_id = after
+        stmt = stmt.where(or_(Consultation.at < at, and_(Consultation.at == at, Consultation.id < last_id)))
     return list((await session.execute(stmt)).scalars())
+
+
+async def get_consultation(session: AsyncSession, consultation_id: uuid.UUID) -> Consultation:
+    consultation = await session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise NotFound(f"consultation {consultation_id} not found")
+    return consultation
 
 
 async def facts_between(session: AsyncSession, start: date, end: date) -> list[rules.Fact]:

@@ -3,6 +3,7 @@ adapter — the latter against a stand-in SMS gateway on loopback (the edge of t
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from heemang_hotline.sms.local import LocalSmsProvider
 
 INVALID = "01000000000"  # the gateway rejects it: permanent
 FLAKY = "01099999999"  # the gateway answers 503: transient
+SLOW = "01088888888"  # the gateway hangs past the client's timeout: transient
 API_KEY = "test-key"
 
 
@@ -50,6 +52,8 @@ def fake_gateway(received: list[dict[str, Any]]) -> FastAPI:
             return JSONResponse({"error": "invalid number"}, 400)
         if body["to"] == FLAKY:
             return JSONResponse({"error": "busy"}, 503)
+        if body["to"] == SLOW:
+            await asyncio.sleep(2)
         received.append(body)
         return JSONResponse({"messageId": uuid.uuid4().hex})
 
@@ -134,5 +138,9 @@ async def test_transient_failure_is_retryable() -> None:
             )
             unreachable = await dead.send(OutboundSms(uuid.uuid4(), "01012345678", "hi"))
             assert not unreachable.accepted and not unreachable.permanent
+        async with httpx.AsyncClient(timeout=0.3) as impatient:
+            provider = HttpSmsProvider(impatient, url=f"{gateway.url}/send", api_key=API_KEY, sender="x")
+            hung = await provider.send(OutboundSms(uuid.uuid4(), SLOW, "hi"))
+            assert not hung.accepted and not hung.permanent and "Timeout" in (hung.error or "")
     finally:
         await gateway.stop()

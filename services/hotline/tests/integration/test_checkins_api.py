@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from heemang_common.testing import RunningService, fast_settings, serve
+from heemang_common.testing import TEST_MINT, RunningService, fast_settings, serve
 from heemang_hotline.app import create_app
 from heemang_hotline.cli import SERVICE_ROOT
 from heemang_hotline.db.models import CheckinSlot, OutboxMessage
@@ -23,9 +23,16 @@ MONDAYS = ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30"]
 @pytest.fixture
 async def client(databases: Any, bootstrap: str) -> AsyncIterator[httpx.AsyncClient]:
     url = await databases.fresh_database("hotline", SERVICE_ROOT)
-    settings = fast_settings(Settings, database_url=url, bootstrap=bootstrap)
+    settings = fast_settings(
+        Settings,
+        database_url=url,
+        bootstrap=bootstrap,
+        scheduler_enabled=False,
+        campaigns_enabled=False,
+        consume_events=False,
+    )
     service = await serve("hotline", create_app(settings), settings.port)
-    async with httpx.AsyncClient(base_url=service.url) as http:
+    async with httpx.AsyncClient(base_url=service.url, headers=TEST_MINT.headers("supervisor")) as http:
         http.service = service  # type: ignore[attr-defined]
         yield http
     await service.stop()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from heemang_common.testing import RunningService, eventually, fast_settings, serve
+from heemang_common.testing import TEST_MINT, RunningService, eventually, fast_settings, serve
 from heemang_hotline.app import create_app
 from heemang_hotline.cli import SERVICE_ROOT
 from heemang_hotline.db.models import Consultation, OutboxMessage
@@ -20,7 +20,14 @@ from heemang_hotline.settings import Settings
 @pytest.fixture
 async def hotline(databases: Any, bootstrap: str) -> AsyncIterator[RunningService]:
     url = await databases.fresh_database("hotline", SERVICE_ROOT)
-    settings = fast_settings(Settings, database_url=url, bootstrap=bootstrap)
+    settings = fast_settings(
+        Settings,
+        database_url=url,
+        bootstrap=bootstrap,
+        scheduler_enabled=False,
+        campaigns_enabled=False,
+        consume_events=False,
+    )
     service = await serve("hotline", create_app(settings), settings.port)
     yield service
     await service.stop()
@@ -32,7 +39,7 @@ async def outbox(service: RunningService) -> list[Any]:
 
 
 async def test_logging_consultations_and_referring_to_intake(hotline: RunningService) -> None:
-    async with httpx.AsyncClient(base_url=hotline.url) as client:
+    async with httpx.AsyncClient(base_url=hotline.url, headers=TEST_MINT.headers("supervisor")) as client:
         answered = await client.post(
             "/consultations",
             json={"at": "2021-03-02T10:00:00+09:00", "category": "housing", "outcome": "information_given"},
@@ -87,7 +94,7 @@ async def test_logging_consultations_and_referring_to_intake(hotline: RunningSer
 
 
 async def test_bad_consultations_are_refused_and_change_nothing(hotline: RunningService) -> None:
-    async with httpx.AsyncClient(base_url=hotline.url) as client:
+    async with httpx.AsyncClient(base_url=hotline.url, headers=TEST_MINT.headers("supervisor")) as client:
         unknown = await client.post("/consultations", json={"category": "astrology", "outcome": "answered"})
         assert unknown.status_code == 422
         assert unknown.headers["content-type"].startswith("application/problem+json")

@@ -35,21 +35,41 @@ class EnrolmentCreate(BaseModel):
     weekday: int = Field(ge=0, le=6, description="0 = Monday")
     window_start: time = Field(description="KST")
     window_end: time = Field(description="KST")
+    person_id: uuid.UUID | None = Field(None, description="Intake's person id, when known")
+    phone: str | None = Field(
+        None,
+        max_length=20,
+        description="Contact number; stored encrypted, shown masked. Without one the enrolment "
+        "waits for a counsellor (needs_contact_number).",
+        examples=["010-1234-5678"],
+    )
+
+
+class ContactSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(max_length=20, description="Contact number", examples=["010-1234-5678"])
 
 
 class EnrolmentRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: uuid.UUID
     programme_id: uuid.UUID
     household_id: uuid.UUID
+    person_id: uuid.UUID | None
     dong: str
     weekday: int
     window_start: time
     window_end: time
     active: bool
-    source: str
+    source: str = Field(description="manual | case_closed")
     enrolled_at: datetime
+    phone_masked: str | None = Field(description="The contact number, masked (010-****-5678)")
+    needs_contact_number: bool = Field(description="No number yet: a counsellor must add one")
+
+
+class EnrolmentPage(BaseModel):
+    items: list[EnrolmentRead]
+    next_cursor: str | None
 
 
 class CheckinCreate(BaseModel):
@@ -80,3 +100,20 @@ class CheckinRead(BaseModel):
 
 class CheckinPage(BaseModel):
     items: list[CheckinRead]
+
+
+class CallRead(BaseModel):
+    """The scheduler's record of one automated slot."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    slot_at: datetime
+    window_end_at: datetime
+    status: str = Field(description="planned | calling | awaiting | done | refused | skipped")
+    attempts: int
+    outcome: str | None
+    note: str | None = Field(description="Why skipped or refused, or the last transient error")
+
+
+class CallPage(BaseModel):
+    items: list[CallRead]

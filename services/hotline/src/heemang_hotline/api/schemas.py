@@ -46,6 +46,7 @@ class ConsultationRead(BaseModel):
 
 class ConsultationPage(BaseModel):
     items: list[ConsultationRead]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page")
 
 
 class CategoryShareRead(BaseModel):

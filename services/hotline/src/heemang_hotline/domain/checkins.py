@@ -99,3 +99,85 @@ def _trailing_misses(history: Sequence[Outcome]) -> int:
             break
         count += 1
     return count
+
+
+# ---------------------------------------------------------------------------- scheduler rules
+
+
+@dataclass(frozen=True)
+class CallState:
+    """A planned check-in as the scheduler sees it when it comes due."""
+
+    slot_at: datetime
+    window_end_at: datetime
+    attempts: int  # sends begun so far
+    resumed: bool  # a worker took it and vanished mid-send: resend the same attempt
+
+
+@dataclass(frozen=True)
+class Send:
+    attempt: int  # the attempt number; with the call's id, the provider's dedup key
+
+
+@dataclass(frozen=True)
+class Close:
+    outcome: Outcome
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str  # not a miss: nobody was contacted (quiet hours, window passed)
+
+
+@dataclass(frozen=True)
+class Wait:
+    until: datetime
+
+
+Step = Send | Close | Skip | Wait
+
+
+def next_quiet_end(moment: datetime, quiet: QuietHours) -> datetime:
+    """When the quiet hours that contain ``moment`` end (KST)."""
+    local = moment.astimezone(KST)
+    end = datetime.combine(local.date(), quiet.end, KST)
+    return end if end > local else end + timedelta(days=1)
+
+
+def next_step(state: CallState, now: datetime, quiet: QuietHours, max_attempts: int) -> Step:
+    """What to do with a due check-in: call (again), wait out quiet hours, or close it.
+
+    No one is called outside the window or in quiet hours; a slot nobody was called for is
+    skipped, not counted as a miss (the person did nothing wrong); once called, silence
+    until the window ends or the attempts run out is a miss.
+    """
+    called = state.attempts > 0
+    if now >= state.window_end_at or (state.attempts >= max_attempts and not state.resumed):
+        return Close(Outcome.no_answer) if called else Skip("window_passed")
+    if quiet.contains(now.astimezone(KST).time()):
+        resume = next_quiet_end(now, quiet)
+        if resume < state.window_end_at:
+            return Wait(resume)
+        return Close(Outcome.no_answer) if called else Skip("quiet_hours")
+    if state.resumed:  # attempt n may or may not have left: resend it under the same id
+        return Send(state.attempts)
+    return Send(state.attempts + 1)
+
+
+def after_send(now: datetime, window_end_at: datetime, retry_after: timedelta) -> datetime:
+    """When an unanswered attempt is looked at again: the retry time, at most the window's end."""
+    return min(now + retry_after, window_end_at)
+
+
+#: Replies to an automated check-in (keypad digit or word) and what they mean.
+_OK_REPLIES = frozenset({"1", "네", "예", "괜찮아요", "ok", "yes"})
+_HELP_REPLIES = frozenset({"2", "도움", "도와주세요", "help"})
+
+
+def reply_outcome(text: str) -> Outcome | None:
+    word = text.strip().lower().rstrip(".!")
+    if word in _OK_REPLIES:
+        return Outcome.ok
+    if word in _HELP_REPLIES or "도와" in word or "도움" in word:
+        return Outcome.asked_for_help
+    return None
