@@ -35,7 +35,14 @@ from heemang_common.events.hotline import (
     ReferralRequested,
     ReferralRequestedData,
 )
-from heemang_common.testing import DatabaseFactory, RunningService, eventually, fast_settings, serve
+from heemang_common.testing import (
+    TEST_MINT,
+    DatabaseFactory,
+    RunningService,
+    eventually,
+    fast_settings,
+    serve,
+)
 from heemang_intake.app import create_app
 from heemang_intake.cli import SERVICE_ROOT
 from heemang_intake.db.models import Household, InboxMessage, OpenCase, OutboxMessage, Referral
@@ -195,7 +202,9 @@ async def has_open_case(intake: RunningService, household_id: uuid.UUID) -> bool
 async def test_referral_requested_for_a_registered_household(
     intake: RunningService, producer: AIOKafkaProducer
 ) -> None:
-    async with httpx.AsyncClient(base_url=intake.url, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=intake.url, timeout=10, headers=TEST_MINT.headers("district_admin")
+    ) as client:
         created = await client.post(
             "/households",
             json={

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -10,32 +12,178 @@ from heemang_intake.domain.household import HouseholdType, MeansBasis, Protectio
 from heemang_intake.domain.triage import Level
 
 
-class ReferralCreate(BaseModel):
+class VolunteerKind(StrEnum):
+    """Who the volunteer watcher is."""
+
+    neighbour_watcher = "neighbour_watcher"  # 이웃살피미
+    honorary_officer = "honorary_officer"  # 명예사회복지공무원
+    other = "other"
+
+
+class SubjectCreate(BaseModel):
+    """The person the referral is about, as far as the referrer knows them. Used to find the
+    household (RRN hash, then name + birth date + address) and, if none matches, to register
+    a new one with this person as its head."""
+
     model_config = ConfigDict(extra="forbid")
 
-    household_id: uuid.UUID | None = Field(
-        None, description="An existing household; omit to register a new one in `dong`"
+    name: str = Field(min_length=1, max_length=100, description="성명", examples=["홍길동"])
+    birth_date: date | None = Field(None, description="생년월일 (taken from the RRN when omitted)")
+    rrn: SecretStr | None = Field(
+        None, description="주민등록번호; stored encrypted, never echoed", examples=["900101-1234568"]
     )
-    dong: str = Field(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$")
-    channel: ReferralChannel
-    summary: str = Field("", max_length=4000)
-    urgency: Level = Level.medium
-    importance: Level = Level.medium
+    address: str | None = Field(
+        None, max_length=300, description="주소", examples=["서울특별시 강남구 테헤란로 152"]
+    )
+    phone: str | None = Field(
+        None, max_length=30, pattern=r"^[0-9+() -]+$", description="연락처", examples=["010-1234-5678"]
+    )
+
+
+class ReferralCreate(BaseModel):
+    """A referral from the 동 (walk-in or phone 초기상담), a volunteer watcher, the police
+    112 domestic-violence desk or a partner agency."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "dong": "yeoksam1",
+                    "channel": "walk_in",
+                    "summary": "월세 3개월 체납, 실직",
+                    "notes": "초기상담: 2026-11-20 내방, 단전 예고 통지 받음",
+                    "urgency": "high",
+                    "importance": "medium",
+                    "subject": {"name": "홍길동", "birth_date": "1958-03-04"},
+                }
+            ]
+        },
+    )
+
+    household_id: uuid.UUID | None = Field(
+        None, description="An existing household; omit to find one from `subject` or register a new one"
+    )
+    dong: str = Field(
+        min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$", description="Code of the 동 of residence"
+    )
+    channel: ReferralChannel = Field(
+        description="접수 경로 (walk_in 내방, phone 전화, volunteer, police_112, …)"
+    )
+    summary: str = Field("", max_length=4000, description="What the referral is about (RRNs are redacted)")
+    urgency: Level = Field(Level.medium, description="시급성")
+    importance: Level = Field(Level.medium, description="중요도")
+    subject: SubjectCreate | None = Field(None, description="The person concerned (대상자)")
+    notes: str | None = Field(
+        None, max_length=8000, description="초기상담 record: the counsellor's notes (walk-in and phone)"
+    )
+    reporter_kind: VolunteerKind | None = Field(
+        None, description="For channel volunteer: 이웃살피미 or 명예사회복지공무원"
+    )
+    restricted: bool = Field(
+        False, description="Restricted record (always true for police_112 domestic-violence reports)"
+    )
+    accept: bool = Field(
+        False, description="Decide at once: accept for case management (staff only; skips the queue)"
+    )
+
+
+class LinkRead(BaseModel):
+    kind: Literal["referral", "case"] = Field(description="What the referral was linked to")
+    referral_id: uuid.UUID | None = Field(None, description="The open referral it joined")
+    case_id: uuid.UUID | None = Field(None, description="The open case it joined")
+    matched_by: str = Field(description="household_id, rrn, name_birth_address or decision")
+    reason: str = Field(description="Why it was linked, in words")
 
 
 class ReferralRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     id: uuid.UUID
     household_id: uuid.UUID
     dong: str
     channel: str
-    urgency: str
-    importance: str
-    priority: int
-    status: str
+    summary: str = Field(description="What the referral is about")
+    notes: str | None = Field(None, description="초기상담 notes")
+    reporter_kind: str | None = None
+    urgency: str = Field(description="시급성")
+    importance: str = Field(description="중요도")
+    priority: int = Field(description="1 (most urgent) … 9")
+    status: str = Field(description="received, accepted, linked or rejected")
+    restricted: bool
     received_at: datetime
     accepted_at: datetime | None
+    assigned_to: str | None = None
+    assigned_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    submitted_by_agency: str | None = None
+    link: LinkRead | None = Field(None, description="Set when the referral joined an open referral or case")
+    subject_name: str | None = Field(None, description="The household head's name, masked (홍*동)")
+
+
+class ReferralPage(BaseModel):
+    items: list[ReferralRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end")
+
+
+class TriageUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    urgency: Level = Field(description="시급성")
+    importance: Level = Field(description="중요도")
+
+
+class Assignment(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"officer_id": "u-1024"}]})
+
+    officer_id: str = Field(min_length=1, max_length=100, description="The officer's user id at the gateway")
+
+
+class DecisionKind(StrEnum):
+    accept = "accept"  # 접수: casework opens a case
+    link = "link"  # to an existing open case or referral
+    reject = "reject"  # with a reason
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"decision": "accept"},
+                {"decision": "reject", "reason": "관외 전출 (moved out of the district)"},
+                {"decision": "link", "case_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"},
+            ]
+        },
+    )
+
+    decision: DecisionKind = Field(description="accept, link or reject")
+    reason: str | None = Field(None, max_length=1000, description="Required for reject")
+    case_id: uuid.UUID | None = Field(None, description="For link: the open case")
+    referral_id: uuid.UUID | None = Field(None, description="For link: the open referral")
+
+
+class RedPostboxReport(BaseModel):
+    """빨간우체통: an anonymous report about a neighbour in need. Nothing about the reporter
+    is asked or kept."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"dong": "yeoksam1", "report": "옆집 어르신이 며칠째 보이지 않아요", "place": "역삼로 1길"}
+            ]
+        },
+    )
+
+    dong: str = Field(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$", description="동 code")
+    report: str = Field(min_length=5, max_length=2000, description="What the reporter noticed")
+    place: str | None = Field(None, max_length=200, description="Where (street, building), if known")
+
+
+class RedPostboxReceipt(BaseModel):
+    receipt_no: str = Field(description="접수번호 to quote when calling the 동", examples=["RP-7K3M9Q2X"])
+    received_at: datetime
 
 
 # ----------------------------------------------------------------- household register
@@ -131,7 +279,20 @@ class HouseholdRead(BaseModel):
     means_as_of: date | None
     created_at: datetime
     updated_at: datetime | None
+    restricted: bool = Field(False, description="Named by a restricted (domestic-violence) referral")
     members: list[PersonRead]
+
+
+class HouseholdPage(BaseModel):
+    items: list[HouseholdRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end")
+
+
+class RrnReveal(BaseModel):
+    """The whole RRN, for a caller with the rrn_reveal clearance and MFA (logged as reveal)."""
+
+    person_id: uuid.UUID
+    rrn: str = Field(description="주민등록번호 in full (YYMMDD-GNNNNNN)")
 
 
 class RrnLookup(BaseModel):
@@ -145,7 +306,7 @@ class HouseholdChangeRead(BaseModel):
 
     id: int
     at: datetime
-    actor: str | None = Field(description="Who made the change (unverified until gateway auth)")
+    actor: str | None = Field(description="Who made the change (the user id in the verified token)")
     field: str
     old_value: str | None = Field(description="Masked for personal fields")
     new_value: str | None
