@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from heemang_common.http import create_service_app
-from heemang_intake.api import households, public, referrals
+from heemang_intake.api import households, public, referrals, screening
 from heemang_intake.crypto import RrnProtector
 from heemang_intake.db.models import InboxMessage, OutboxMessage, RelayState
 from heemang_intake.domain.ratelimit import TokenBuckets
@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         title="Heemang intake",
         description="Referrals from every channel, the household register, emergency-welfare screening.",
-        routers=[referrals.router, households.router, public.router],
+        routers=[referrals.router, households.router, screening.router, public.router],
         outbox_model=OutboxMessage,
         inbox_model=InboxMessage,
         relay_state_model=RelayState,

@@ -575,3 +575,86 @@ async def test_decisions_are_events(http: httpx.AsyncClient, intake: RunningServ
         "/referrals", json={"dong": "irwon2", "channel": "walk_in", "accept": True}, headers=officer
     )
     assert immediate.json()["status"] == "accepted"
+
+
+# ----------------------------------------------------------------- screening
+
+
+async def test_screening_a_referral_uses_the_register_and_names_what_is_missing(
+    http: httpx.AsyncClient, intake: RunningService
+) -> None:
+    household = await register(
+        http,
+        "cheongdam",
+        number=rrn.make(date(1960, 5, 5), "1", "55555"),
+        income_monthly=1_300_000,
+        property_value=50_000_000,
+        financial_assets=1_000_000,
+    )
+    referral = (
+        await http.post(
+            "/referrals",
+            json={"household_id": household["id"], "dong": "cheongdam", "channel": "phone"},
+            headers=ADMIN,
+        )
+    ).json()
+    officer = TEST_MINT.headers("dong_officer", sub="o-cd", dongs=["cheongdam"])
+    mark = await outbox_mark(intake)
+    screened = await http.post(f"/referrals/{referral['id']}/screening", json={}, headers=officer)
+    assert screened.status_code == 200, screened.text
+    result = screened.json()
+    assert result["policy_year"] == 2021 and result["missing"] == []
+    national = next(s for s in result["schemes"] if s["scheme"] == "national")
+    assert national["eligible"] is True
+    income = next(line for line in national["lines"] if line["criterion"] == "income")
+    assert income == {
+        "criterion": "income",
+        "label": "월 소득 ≤ 기준중위소득 75% (1인)",
+        "threshold": 1_370_873,
+        "value": 1_300_000,
+        "passed": True,
+    }
+    assert {i["type"] for i in result["support"]} >= {"living", "medical", "housing"}
+    assert result["care_sos"]["cost"] == "free"  # the head is over 50 on the referral's date
+    [event] = [
+        e
+        for e in await outbox(intake, "heemang.intake.referral.screened.v1")
+        if e["subject"] == referral["id"]
+    ]
+    assert event["data"]["national_eligible"] is True and event["data"]["care_sos"] == "free"
+    assert [a["action"] for a in await accesses_since(intake, mark)] == ["read"]
+
+    outsider = TEST_MINT.headers("dong_officer", dongs=["sinsa"])
+    assert (
+        await http.post(f"/referrals/{referral['id']}/screening", json={}, headers=outsider)
+    ).status_code == 403
+
+    bare = (
+        await http.post("/referrals", json={"dong": "cheongdam", "channel": "phone"}, headers=ADMIN)
+    ).json()
+    unknown = (await http.post(f"/referrals/{bare['id']}/screening", json={}, headers=ADMIN)).json()
+    assert "household_size" in unknown["missing"] and "monthly_income" in unknown["missing"]
+    assert all(s["eligible"] is None for s in unknown["schemes"])
+    negative = await http.post(
+        f"/referrals/{bare['id']}/screening", json={"monthly_income": -5}, headers=ADMIN
+    )
+    assert negative.status_code == 422
+
+
+async def test_screening_check_without_a_referral(http: httpx.AsyncClient) -> None:
+    body = {
+        "on": "2021-03-01",
+        "household_size": 4,
+        "monthly_income": 3_652_219,
+        "property_value": 0,
+        "financial_assets": 0,
+        "protection_status": "near_poor",
+        "age": 30,
+        "disabled": False,
+    }
+    result = (await http.post("/screening/check", json=body, headers=SINSA)).json()
+    assert {s["scheme"]: s["eligible"] for s in result["schemes"]} == {"national": False, "seoul": True}
+    assert result["care_sos"]["cost"] == "not_eligible" and result["support"] == []
+    too_early = await http.post("/screening/check", json={**body, "on": "2019-01-01"}, headers=SINSA)
+    assert too_early.status_code == 422
+    assert (await http.post("/screening/check", json=body)).status_code == 401

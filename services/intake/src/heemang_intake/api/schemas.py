@@ -315,3 +315,94 @@ class HouseholdChangeRead(BaseModel):
 class HouseholdHistory(BaseModel):
     household_id: uuid.UUID
     items: list[HouseholdChangeRead]
+
+
+# ----------------------------------------------------------------- screening
+
+
+class Students(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    elementary: int = Field(0, ge=0, le=20, description="초등학생 in the household")
+    middle: int = Field(0, ge=0, le=20, description="중학생")
+    high: int = Field(0, ge=0, le=20, description="고등학생")
+
+
+class ScreeningRequest(BaseModel):
+    """Inputs of a screening. On a referral, what is omitted is taken from the household
+    register (size = members, income, property, assets, protection status, head's age)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "household_size": 3,
+                    "monthly_income": 1_900_000,
+                    "property_value": 90_000_000,
+                    "financial_assets": 2_000_000,
+                    "protection_status": "low_income",
+                    "age": 52,
+                    "students": {"elementary": 1},
+                }
+            ]
+        },
+    )
+
+    household_size: int | None = Field(None, ge=1, le=30, description="가구원 수")
+    monthly_income: int | None = Field(None, ge=0, le=10**12, description="월 소득인정액 (KRW)")
+    property_value: int | None = Field(None, ge=0, le=10**13, description="재산 (KRW)")
+    financial_assets: int | None = Field(None, ge=0, le=10**13, description="금융재산 (KRW)")
+    protection_status: ProtectionStatus | None = Field(
+        None, description="보호구분 (기초수급 excludes 국가형)"
+    )
+    age: int | None = Field(None, ge=0, le=130, description="Age of the person care SOS is for (만 나이)")
+    disabled: bool | None = Field(None, description="장애 (care SOS)")
+    students: Students = Field(default_factory=Students, description="Students, for education support")
+
+
+class CheckRequest(ScreeningRequest):
+    """A screening without a referral (an officer on the phone): nothing is stored."""
+
+    on: date = Field(description="The date whose policy applies", examples=["2021-06-01"])
+
+
+class LineRead(BaseModel):
+    criterion: str = Field(description="income, property, financial_assets, not_basic_livelihood, age, …")
+    label: str = Field(description="The rule in the ministry's words")
+    threshold: int | bool | None = Field(description="The limit (KRW, age) the value is compared with")
+    value: int | bool | None = Field(description="The household's value; null when missing")
+    passed: bool | None = Field(description="null when the value is missing")
+
+
+class SchemeRead(BaseModel):
+    scheme: str = Field(description="national (국가형) or seoul (서울형)")
+    name: str
+    eligible: bool | None = Field(description="null when an input is missing and no line failed")
+    housing_only: bool = Field(description="Eligible for housing support only (financial assets 5–7 million)")
+    lines: list[LineRead]
+
+
+class SupportRead(BaseModel):
+    type: str = Field(description="living, medical, housing, education or other")
+    item: str
+    label: str
+    amount: int = Field(description="KRW (medical: the maximum)")
+    note: str
+
+
+class CareSosRead(BaseModel):
+    eligible: bool | None
+    cost: str | None = Field(description="free, self_paid or not_eligible; null when unknown")
+    annual_cap: int = Field(description="KRW per person a year")
+    lines: list[LineRead]
+
+
+class ScreeningRead(BaseModel):
+    referral_id: uuid.UUID | None
+    policy_year: int = Field(description="The policy data file applied (picked by the date)")
+    on: date
+    missing: list[str] = Field(description="Inputs that were not given and not in the register")
+    schemes: list[SchemeRead]
+    support: list[SupportRead] = Field(description="Amounts by type under the national scheme")
+    care_sos: CareSosRead
