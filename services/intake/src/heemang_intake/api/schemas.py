@@ -406,3 +406,60 @@ class ScreeningRead(BaseModel):
     schemes: list[SchemeRead]
     support: list[SupportRead] = Field(description="Amounts by type under the national scheme")
     care_sos: CareSosRead
+
+
+# ----------------------------------------------------------------- bulk import
+
+
+class ImportRowRead(BaseModel):
+    row: int = Field(description="Data row number in the file (1 = the first row after the header)")
+    status: Literal["duplicate", "rejected"]
+    reasons: list[str] = Field(description="Why (never quotes the row's personal data)")
+
+
+class ImportReport(BaseModel):
+    batch_id: uuid.UUID | None = Field(description="The triage batch created; null for a dry run")
+    dry_run: bool
+    total: int
+    accepted: int
+    duplicate: int
+    rejected: int
+    due_on: date | None = Field(None, description="Investigation deadline of the batch's rows")
+    by_dong: dict[str, int] = Field(description="Accepted rows per 동")
+    rows: list[ImportRowRead] = Field(description="Every duplicate and rejected row with its reasons")
+
+
+class BatchReport(BaseModel):
+    """결과 보고: what became of a batch's rows, as the department reports back."""
+
+    batch_id: uuid.UUID
+    filename: str
+    uploaded_by: str
+    created_at: datetime
+    due_on: date
+    total_rows: int
+    accepted_rows: int
+    duplicate_rows: int
+    rejected_rows: int
+    outcomes: dict[str, int] = Field(
+        description="confirmed_referred, linked_existing_case, not_eligible, unreachable, pending; overdue"
+    )
+    by_dong: dict[str, dict[str, int]]
+
+
+class OutcomeKind(StrEnum):
+    confirmed_referred = "confirmed_referred"
+    linked_existing_case = "linked_existing_case"
+    not_eligible = "not_eligible"
+    unreachable = "unreachable"
+
+
+class OutcomeCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"outcome": "not_eligible", "note": "소득 기준 초과"}]},
+    )
+
+    outcome: OutcomeKind = Field(description="조사 결과")
+    case_id: uuid.UUID | None = Field(None, description="For linked_existing_case: the open case")
+    note: str | None = Field(None, max_length=1000, description="The officer's note")

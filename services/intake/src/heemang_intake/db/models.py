@@ -135,6 +135,28 @@ class Referral(Base):
     linked_case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     #: How the household was matched when linked: household_id, rrn, name_birth_address.
     matched_by: Mapped[str | None] = mapped_column(String(30))
+    #: Bulk-screening rows: their batch, row number, investigation deadline and outcome.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    batch_row: Mapped[int | None] = mapped_column(Integer)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+
+
+class ImportBatch(Base):
+    """One uploaded screening list (행복e음 발굴 대상자): its rows became referrals of
+    channel bulk_screening with this batch id, assigned to 동 officers with a deadline."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    filename: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    due_on: Mapped[date] = mapped_column(Date)
+    total_rows: Mapped[int] = mapped_column(Integer)
+    accepted_rows: Mapped[int] = mapped_column(Integer)
+    duplicate_rows: Mapped[int] = mapped_column(Integer)
+    rejected_rows: Mapped[int] = mapped_column(Integer)
 
 
 class OpenCase(Base):

@@ -218,3 +218,48 @@ async def members_of_many(
 
 async def get_person(session: AsyncSession, person_id: uuid.UUID) -> Person | None:
     return await session.get(Person, person_id)
+
+
+# ----------------------------------------------------------------- import batches
+
+
+async def batch_counts(session: AsyncSession, batch_id: uuid.UUID, today: date) -> dict[str, dict[str, int]]:
+    """Per 동: rows by outcome (pending for rows not yet decided) and overdue rows."""
+    counts: dict[str, dict[str, int]] = {}
+    query = (
+        select(Referral.dong, Referral.outcome, func.count())
+        .where(Referral.batch_id == batch_id)
+        .group_by(Referral.dong, Referral.outcome)
+    )
+    for dong, outcome, n in (await session.execute(query)).all():
+        counts.setdefault(dong, {})[outcome or "pending"] = int(n)
+    overdue = (
+        select(Referral.dong, func.count())
+        .where(Referral.batch_id == batch_id, Referral.status == OPEN_REFERRAL, Referral.due_on < today)
+        .group_by(Referral.dong)
+    )
+    for dong, n in (await session.execute(overdue)).all():
+        counts.setdefault(dong, {})["overdue"] = int(n)
+    return counts
+
+
+async def overdue_rows(
+    session: AsyncSession,
+    batch_id: uuid.UUID,
+    dongs: frozenset[str] | None,
+    restricted: bool,
+    today: date,
+    after: tuple[int, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Referral]:
+    query = select(Referral).where(
+        Referral.batch_id == batch_id, Referral.status == OPEN_REFERRAL, Referral.due_on < today
+    )
+    if dongs is not None:
+        query = query.where(Referral.dong.in_(sorted(dongs)))
+    if not restricted:
+        query = query.where(Referral.restricted.is_(False))
+    if after is not None:
+        query = query.where(tuple_(Referral.batch_row, Referral.id) > tuple_(*after))
+    query = query.order_by(Referral.batch_row, Referral.id).limit(limit)
+    return (await session.execute(query)).scalars().all()
