@@ -251,7 +251,7 @@ async def _dongs_of(session: AsyncSession, household_ids: Sequence[uuid.UUID]) -
     for start in range(0, len(household_ids), _CHUNK):
         chunk = household_ids[start : start + _CHUNK]
         query = select(Household.id, Household.dong).where(Household.id.in_(chunk))
-        found.update(dict((await session.execute(query)).tuples().all()))
+        found.update({hid: dong for hid, dong in (await session.execute(query)).all()})
     return found
 
 
