@@ -82,7 +82,7 @@ async def receive_referral(
     household = match.household
     # A household named by a restricted referral is restricted, and so is every later
     # referral about it: a DV victim's record must not surface through a neighbour's report.
-    restricted = restricted or household.restricted
+    restricted = bool(restricted or household.restricted)
     if restricted:
         household.restricted = True
     link = None
@@ -275,9 +275,11 @@ async def record_referral(
     urgency: triage.Level,
     importance: triage.Level,
     source_ref: str | None = None,
+    link: dup.Link | None = None,
 ) -> Referral:
     """A referral from another service's event (hotline transfer, missed check-in): the
-    counsellor already triaged it, so it is accepted at once (casework opens the case)."""
+    counsellor already triaged it, so it is accepted at once (casework opens the case) —
+    unless ``link`` says the household already has an open case, which it then joins."""
     referral = _new_referral(
         household,
         channel=channel,
@@ -285,12 +287,22 @@ async def record_referral(
         urgency=urgency,
         importance=importance,
         source_ref=source_ref,
+        restricted=bool(household.restricted),
     )
     session.add(referral)
     await session.flush()
     _publish_received(session, referral)
-    _accept(session, referral, None)
+    if link is not None:
+        _apply_link(session, referral, link, by=None)
+    else:
+        _accept(session, referral, None)
     return referral
+
+
+async def open_case_link(session: AsyncSession, household_id: uuid.UUID) -> dup.Link | None:
+    """The link to the household's open case, if casework has one open (event channels)."""
+    case = await repositories.open_case_of(session, household_id)
+    return dup.Link(dup.MatchedBy.household_id, case_id=case.case_id) if case else None
 
 
 async def red_postbox(session: AsyncSession, ctx: Register, report: RedPostboxReport) -> Referral:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
-from heemang_common.auth import Clearance, Principal
+from heemang_common.auth import Clearance, Principal, Role
 from heemang_common.deps import SessionDep
 from heemang_common.events.intake import ReferralChannel
 from heemang_common.masking import mask_name
@@ -178,6 +178,13 @@ def _to_read(principal: Principal, referral: Referral, head_name: str | None) ->
 
 
 def _link_read(principal: Principal, referral: Referral, link: dup.Link) -> LinkRead:
+    if principal.role == Role.PARTNER_AGENCY:
+        # A partner learns that its referral joined existing work, not which record.
+        return LinkRead(
+            kind=link.kind,
+            matched_by=link.matched_by.value,
+            reason="Linked to work the district already has open for this household.",
+        )
     if referral.restricted and not principal.has(Clearance.RESTRICTED):
         return LinkRead(
             kind=link.kind,
