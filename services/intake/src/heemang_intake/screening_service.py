@@ -23,6 +23,7 @@ from heemang_intake.api.schemas import (
 from heemang_intake.db import repositories
 from heemang_intake.db.models import Referral
 from heemang_intake.domain import screening as rules
+from heemang_intake.domain.household import ProtectionStatus
 from heemang_intake.events.publish import publish
 
 
@@ -59,7 +60,7 @@ async def screen_referral(session: AsyncSession, referral: Referral, data: Scree
             "monthly_income": _first(data.monthly_income, household.income_monthly),
             "property_value": _first(data.property_value, household.property_value),
             "financial_assets": _first(data.financial_assets, household.financial_assets),
-            "protection_status": data.protection_status or household.protection_status,
+            "protection_status": data.protection_status or _status(household.protection_status),
             "age": _first(data.age, _age_on(head.birth_date if head else None, on)),
         }
     )
@@ -86,6 +87,10 @@ async def screen_referral(session: AsyncSession, referral: Referral, data: Scree
 
 def check(data: ScreeningRequest, on: date) -> ScreeningRead:
     return to_read(rules.screen(policy.policy_for(on), inputs_from(data, on)), on, None)
+
+
+def _status(stored: str | None) -> ProtectionStatus | None:
+    return ProtectionStatus(stored) if stored else None
 
 
 def _first(given: int | None, stored: int | None) -> int | None:
