@@ -64,7 +64,7 @@ async def screen_referral(session: AsyncSession, referral: Referral, data: Scree
             "age": _first(data.age, _age_on(head.birth_date if head else None, on)),
         }
     )
-    filled = ScreeningRequest.model_validate(filled.model_dump())
+    filled = ScreeningRequest.model_validate(filled.model_dump(), strict=False)
     result = rules.screen(policy.policy_for(on), inputs_from(filled, on))
     publish(
         session,

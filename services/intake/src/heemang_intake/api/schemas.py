@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictInt
 
 from heemang_common.events.intake import ReferralChannel
 from heemang_intake.domain.household import HouseholdType, MeansBasis, ProtectionStatus, Relationship
@@ -323,9 +323,9 @@ class HouseholdHistory(BaseModel):
 class Students(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    elementary: int = Field(0, ge=0, le=20, description="초등학생 in the household")
-    middle: int = Field(0, ge=0, le=20, description="중학생")
-    high: int = Field(0, ge=0, le=20, description="고등학생")
+    elementary: StrictInt = Field(0, ge=0, le=20, description="초등학생 in the household")
+    middle: StrictInt = Field(0, ge=0, le=20, description="중학생")
+    high: StrictInt = Field(0, ge=0, le=20, description="고등학생")
 
 
 class ScreeningRequest(BaseModel):
@@ -349,15 +349,17 @@ class ScreeningRequest(BaseModel):
         },
     )
 
-    household_size: int | None = Field(None, ge=1, le=30, description="가구원 수")
-    monthly_income: int | None = Field(None, ge=0, le=10**12, description="월 소득인정액 (KRW)")
-    property_value: int | None = Field(None, ge=0, le=10**13, description="재산 (KRW)")
-    financial_assets: int | None = Field(None, ge=0, le=10**13, description="금융재산 (KRW)")
+    household_size: StrictInt | None = Field(None, ge=1, le=30, description="가구원 수")
+    monthly_income: StrictInt | None = Field(None, ge=0, le=10**12, description="월 소득인정액 (KRW)")
+    property_value: StrictInt | None = Field(None, ge=0, le=10**13, description="재산 (KRW)")
+    financial_assets: StrictInt | None = Field(None, ge=0, le=10**13, description="금융재산 (KRW)")
     protection_status: ProtectionStatus | None = Field(
         None, description="보호구분 (기초수급 excludes 국가형)"
     )
-    age: int | None = Field(None, ge=0, le=130, description="Age of the person care SOS is for (만 나이)")
-    disabled: bool | None = Field(None, description="장애 (care SOS)")
+    age: StrictInt | None = Field(
+        None, ge=0, le=130, description="Age of the person care SOS is for (만 나이)"
+    )
+    disabled: StrictBool | None = Field(None, description="장애 (care SOS)")
     students: Students = Field(default_factory=Students, description="Students, for education support")
 
 

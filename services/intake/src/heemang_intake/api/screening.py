@@ -52,5 +52,5 @@ async def screen_referral(
 )
 async def check(body: CheckRequest, principal: PrincipalDep) -> ScreeningRead:
     principal.require_role(*access.REGISTER_ROLES, *access.REFERRING_ROLES)
-    data = ScreeningRequest.model_validate(body.model_dump(exclude={"on"}))
+    data = ScreeningRequest.model_validate(body.model_dump(exclude={"on"}), strict=False)
     return screening_service.check(data, body.on)
