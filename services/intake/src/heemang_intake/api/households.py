@@ -14,6 +14,7 @@ from heemang_common.deps import SessionDep
 from heemang_intake import household_service as service
 from heemang_intake.api import audit, pagination
 from heemang_intake.api.schemas import (
+    DongCode,
     HouseholdChangeRead,
     HouseholdCreate,
     HouseholdHistory,
@@ -67,7 +68,9 @@ async def list_households(
     ctx: RegisterDep,
     principal: PrincipalDep,
     request: Request,
-    dong: Annotated[list[str] | None, Query(description="Filter by 동 code (repeatable)")] = None,
+    dong: Annotated[
+        list[DongCode] | None, Query(max_length=50, description="Filter by 동 code (repeatable)")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="From the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
 ) -> HouseholdPage:

@@ -17,11 +17,13 @@ from heemang_intake.api import audit, pagination
 from heemang_intake.api.schemas import (
     Assignment,
     Decision,
+    DongCode,
     LinkRead,
     ReferralCreate,
     ReferralPage,
     ReferralRead,
     TriageUpdate,
+    UserId,
 )
 from heemang_intake.db import repositories
 from heemang_intake.db.models import Referral
@@ -71,12 +73,12 @@ async def list_referrals(
     session: SessionDep,
     principal: PrincipalDep,
     request: Request,
-    dong: Annotated[list[str] | None, Query(description="Filter by 동 code (repeatable)")] = None,
+    dong: Annotated[
+        list[DongCode] | None, Query(max_length=50, description="Filter by 동 code (repeatable)")
+    ] = None,
     status_: ReferralStatus = None,
     channel: Annotated[ReferralChannel | None, Query(description="Filter by channel")] = None,
-    assigned_to: Annotated[
-        str | None, Query(max_length=100, description="Filter by assigned officer")
-    ] = None,
+    assigned_to: Annotated[UserId | None, Query(description="Filter by assigned officer")] = None,
     cursor: Annotated[str | None, Query(max_length=300, description="From the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
 ) -> ReferralPage:

@@ -1,15 +1,69 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictBool, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from heemang_common.events.intake import ReferralChannel
 from heemang_intake.domain.household import HouseholdType, MeansBasis, ProtectionStatus, Relationship
 from heemang_intake.domain.triage import Level
+
+
+def _no_number(value: object) -> object:
+    """A date comes as YYYY-MM-DD: a number (which pydantic would read as a timestamp) or a
+    boolean is refused rather than turned into 1970-01-01."""
+    if isinstance(value, int | float):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+#: A date in ISO form only.
+IsoDate = Annotated[date, BeforeValidator(_no_number)]
+
+
+def _no_control_characters(value: Any) -> Any:
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValueError("text may not contain control characters (NUL, …) other than tab and newline")
+    if isinstance(value, dict):
+        for item in value.values():
+            _no_control_characters(item)
+    elif isinstance(value, list):
+        for item in value:
+            _no_control_characters(item)
+    return value
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class RequestBody(BaseModel):
+    """Every request body: control characters (a NUL byte above all, which PostgreSQL text
+    refuses) are rejected as bad input instead of failing in the database."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_control_characters(cls, data: Any) -> Any:
+        return _no_control_characters(data)
+
+
+#: A 동 code as a query parameter.
+DongCode = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$")]
+#: A user id at the gateway as a query parameter.
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class VolunteerKind(StrEnum):
@@ -20,7 +74,7 @@ class VolunteerKind(StrEnum):
     other = "other"
 
 
-class SubjectCreate(BaseModel):
+class SubjectCreate(RequestBody):
     """The person the referral is about, as far as the referrer knows them. Used to find the
     household (RRN hash, then name + birth date + address) and, if none matches, to register
     a new one with this person as its head."""
@@ -28,7 +82,7 @@ class SubjectCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, description="성명", examples=["홍길동"])
-    birth_date: date | None = Field(None, description="생년월일 (taken from the RRN when omitted)")
+    birth_date: IsoDate | None = Field(None, description="생년월일 (taken from the RRN when omitted)")
     rrn: SecretStr | None = Field(
         None, description="주민등록번호; stored encrypted, never echoed", examples=["900101-1234568"]
     )
@@ -40,7 +94,7 @@ class SubjectCreate(BaseModel):
     )
 
 
-class ReferralCreate(BaseModel):
+class ReferralCreate(RequestBody):
     """A referral from the 동 (walk-in or phone 초기상담), a volunteer watcher, the police
     112 domestic-violence desk or a partner agency."""
 
@@ -126,14 +180,14 @@ class ReferralPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end")
 
 
-class TriageUpdate(BaseModel):
+class TriageUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     urgency: Level = Field(description="시급성")
     importance: Level = Field(description="중요도")
 
 
-class Assignment(BaseModel):
+class Assignment(RequestBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"officer_id": "u-1024"}]})
 
     officer_id: str = Field(min_length=1, max_length=100, description="The officer's user id at the gateway")
@@ -145,7 +199,7 @@ class DecisionKind(StrEnum):
     reject = "reject"  # with a reason
 
 
-class Decision(BaseModel):
+class Decision(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -163,7 +217,7 @@ class Decision(BaseModel):
     referral_id: uuid.UUID | None = Field(None, description="For link: the open referral")
 
 
-class RedPostboxReport(BaseModel):
+class RedPostboxReport(RequestBody):
     """빨간우체통: an anonymous report about a neighbour in need. Nothing about the reporter
     is asked or kept."""
 
@@ -197,11 +251,11 @@ DONG_FIELD = Field(
 )
 
 
-class PersonCreate(BaseModel):
+class PersonCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, description="성명", examples=["홍길동"])
-    birth_date: date | None = Field(
+    birth_date: IsoDate | None = Field(
         None, description="생년월일; taken from the RRN when omitted, must match it when both given"
     )
     relationship: Relationship = Field(description="관계 (to the head of the household)")
@@ -213,7 +267,7 @@ class PersonCreate(BaseModel):
     )
 
 
-class HouseholdCreate(BaseModel):
+class HouseholdCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     dong: str = DONG_FIELD
@@ -225,15 +279,15 @@ class HouseholdCreate(BaseModel):
     phone: str | None = Field(
         None, max_length=30, pattern=r"^[0-9+() -]+$", description="연락처", examples=["010-1234-5678"]
     )
-    income_monthly: int | None = Field(None, ge=0, le=10**13, description="월 소득 (KRW)")
-    property_value: int | None = Field(None, ge=0, le=10**13, description="재산 (KRW)")
-    financial_assets: int | None = Field(None, ge=0, le=10**13, description="금융재산 (KRW)")
+    income_monthly: StrictInt | None = Field(None, ge=0, le=10**13, description="월 소득 (KRW)")
+    property_value: StrictInt | None = Field(None, ge=0, le=10**13, description="재산 (KRW)")
+    financial_assets: StrictInt | None = Field(None, ge=0, le=10**13, description="금융재산 (KRW)")
     means_basis: MeansBasis | None = Field(None, description="declared (신고) or verified (확인)")
-    means_as_of: date | None = Field(None, description="Date the income and asset figures refer to")
+    means_as_of: IsoDate | None = Field(None, description="Date the income and asset figures refer to")
     members: list[PersonCreate] = Field(default_factory=list, max_length=30, description="세대원")
 
 
-class HouseholdUpdate(BaseModel):
+class HouseholdUpdate(RequestBody):
     """Fields to change; omitted fields stay as they are (null clears an optional one)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -243,11 +297,11 @@ class HouseholdUpdate(BaseModel):
     protection_status: ProtectionStatus | None = None
     address: str | None = Field(None, max_length=300)
     phone: str | None = Field(None, max_length=30, pattern=r"^[0-9+() -]+$")
-    income_monthly: int | None = Field(None, ge=0, le=10**13)
-    property_value: int | None = Field(None, ge=0, le=10**13)
-    financial_assets: int | None = Field(None, ge=0, le=10**13)
+    income_monthly: StrictInt | None = Field(None, ge=0, le=10**13)
+    property_value: StrictInt | None = Field(None, ge=0, le=10**13)
+    financial_assets: StrictInt | None = Field(None, ge=0, le=10**13)
     means_basis: MeansBasis | None = None
-    means_as_of: date | None = None
+    means_as_of: IsoDate | None = None
 
 
 #: Fields PATCH cannot set to null (the register needs them).
@@ -295,7 +349,7 @@ class RrnReveal(BaseModel):
     rrn: str = Field(description="주민등록번호 in full (YYMMDD-GNNNNNN)")
 
 
-class RrnLookup(BaseModel):
+class RrnLookup(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     rrn: SecretStr = Field(description="The RRN to look for; taken in the body so no log records it")
@@ -320,7 +374,7 @@ class HouseholdHistory(BaseModel):
 # ----------------------------------------------------------------- screening
 
 
-class Students(BaseModel):
+class Students(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     elementary: StrictInt = Field(0, ge=0, le=20, description="초등학생 in the household")
@@ -328,7 +382,7 @@ class Students(BaseModel):
     high: StrictInt = Field(0, ge=0, le=20, description="고등학생")
 
 
-class ScreeningRequest(BaseModel):
+class ScreeningRequest(RequestBody):
     """Inputs of a screening. On a referral, what is omitted is taken from the household
     register (size = members, income, property, assets, protection status, head's age)."""
 
@@ -366,7 +420,7 @@ class ScreeningRequest(BaseModel):
 class CheckRequest(ScreeningRequest):
     """A screening without a referral (an officer on the phone): nothing is stored."""
 
-    on: date = Field(description="The date whose policy applies", examples=["2021-06-01"])
+    on: IsoDate = Field(description="The date whose policy applies", examples=["2021-06-01"])
 
 
 class LineRead(BaseModel):
@@ -456,7 +510,7 @@ class OutcomeKind(StrEnum):
     unreachable = "unreachable"
 
 
-class OutcomeCreate(BaseModel):
+class OutcomeCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"outcome": "not_eligible", "note": "소득 기준 초과"}]},
