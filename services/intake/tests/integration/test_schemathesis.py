@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -40,7 +41,7 @@ async def intake(databases: DatabaseFactory, intake_broker: EmbeddedBroker) -> A
 
 
 @pytest.mark.slow
-async def test_schemathesis_finds_nothing(intake: RunningService) -> None:
+async def test_schemathesis_finds_nothing(intake: RunningService, tmp_path: Path) -> None:
     token = TEST_MINT.token("district_admin", clearances=["restricted", "rrn_reveal"], ttl_s=3600)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -60,6 +61,7 @@ async def test_schemathesis_finds_nothing(intake: RunningService) -> None:
         "/ops/dead-letters",
         "-H",
         f"Authorization: Bearer {token}",
+        cwd=tmp_path,  # its cache directory goes there, not into the repository
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
