@@ -673,3 +673,29 @@ async def test_control_characters_are_bad_input_not_server_errors(http: httpx.As
     assert (await http.post("/public/red-postbox", json=report)).status_code == 422
     ok = await http.post("/referrals", json={**body, "summary": "줄바꿈\n탭\t허용"}, headers=ADMIN)
     assert ok.status_code == 201
+
+
+async def test_a_referral_about_someone_in_another_dong_goes_there_and_reveals_nothing(
+    http: httpx.AsyncClient,
+) -> None:
+    number = rrn.make(date(1966, 6, 6), "2", "36912")
+    household = await register(http, "yeoksam1", name="남의동", number=number)
+    first = await http.post(
+        "/referrals",
+        json={"household_id": household["id"], "dong": "yeoksam1", "channel": "phone"},
+        headers=ADMIN,
+    )
+    assert first.status_code == 201
+    sent = await http.post(
+        "/referrals",
+        json={"dong": "sinsa", "channel": "walk_in", "subject": {"name": "남의동", "rrn": number}},
+        headers=SINSA,
+    )
+    assert sent.status_code == 201, sent.text
+    body = sent.json()
+    assert body["dong"] == "yeoksam1" and body["status"] == "linked"
+    assert body["subject_name"] is None
+    assert body["link"]["referral_id"] is None and body["link"]["matched_by"] == "other_dong"
+    assert first.json()["id"] not in sent.text
+    assert (await http.get(f"/referrals/{body['id']}", headers=SINSA)).status_code == 403
+    assert (await http.get(f"/referrals/{body['id']}", headers=YEOKSAM)).json()["link"]["matched_by"] == "rrn"

@@ -28,6 +28,7 @@ from heemang_intake.api.schemas import (
 from heemang_intake.db import repositories
 from heemang_intake.db.models import Referral
 from heemang_intake.deps import PrincipalDep, RegisterDep
+from heemang_intake.domain import access
 from heemang_intake.domain import duplicates as dup
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
@@ -168,14 +169,27 @@ async def _read(session: SessionDep, principal: Principal, referral: Referral) -
     return _to_read(principal, referral, names.get(referral.household_id))
 
 
+_OTHER_DONG = "The person is registered in another 동; the referral went to that 동's queue."
+
+
 def _to_read(principal: Principal, referral: Referral, head_name: str | None) -> ReferralRead:
     """The one serializer of a referral: the subject's name masked by the common policy; a
-    link to a restricted record is described without naming it to an uncleared caller."""
+    link is described without naming its record to a caller who may not see it (partner,
+    uncleared for a restricted record, or a 동 officer whose referral went to another 동).
+    A linked referral's decision reason is the link's reason as this caller may read it."""
     read = ReferralRead.model_validate(referral, from_attributes=True)
-    read.subject_name = mask_name(head_name) if head_name else None
     link = service.link_of(referral)
-    if link is not None:
-        read.link = _link_read(principal, referral, link)
+    if principal.role != Role.PARTNER_AGENCY and not access.sees_dong(principal, referral.dong):
+        # A referral a 동 officer sent about someone registered in another 동: she learns
+        # that it went there, not who lives there or what is already open for them.
+        if link is not None:
+            read.link = LinkRead(kind=link.kind, matched_by="other_dong", reason=_OTHER_DONG)
+    else:
+        read.subject_name = mask_name(head_name) if head_name else None
+        if link is not None:
+            read.link = _link_read(principal, referral, link)
+    if read.link is not None:
+        read.decision_reason = read.link.reason
     return read
 
 

@@ -146,7 +146,9 @@ class LinkRead(BaseModel):
     kind: Literal["referral", "case"] = Field(description="What the referral was linked to")
     referral_id: uuid.UUID | None = Field(None, description="The open referral it joined")
     case_id: uuid.UUID | None = Field(None, description="The open case it joined")
-    matched_by: str = Field(description="household_id, rrn, name_birth_address or decision")
+    matched_by: str = Field(
+        description="household_id, rrn, name_birth_address, decision; other_dong when hidden"
+    )
     reason: str = Field(description="Why it was linked, in words")
 
 
