@@ -1,11 +1,13 @@
-"""Intake's typed dependencies: the register context built once in create_app."""
+"""Intake's typed dependencies: the register context built once in create_app, and the
+caller (the gateway's verified token, from heemang_common.auth)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
+from heemang_common.auth import PrincipalDep
 from heemang_intake.household_service import Register
 
 
@@ -14,11 +16,6 @@ def get_register(request: Request) -> Register:
     return register
 
 
-def get_actor(x_actor: Annotated[str | None, Header(max_length=100)] = None) -> str | None:
-    """Who is making a change: the ``X-Actor`` header, unverified until the gateway's
-    auth issue replaces it with the token's subject."""
-    return x_actor
-
-
 RegisterDep = Annotated[Register, Depends(get_register)]
-ActorDep = Annotated[str | None, Depends(get_actor)]
+
+__all__ = ["PrincipalDep", "RegisterDep"]

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from heemang_common.auth import Principal
 from heemang_common.errors import Conflict, Invalid, NotFound
 from heemang_common.events.envelope import utcnow
 from heemang_common.events.intake import (
@@ -31,6 +32,7 @@ from heemang_intake.api.schemas import (
 from heemang_intake.crypto import RrnProtector
 from heemang_intake.db import repositories
 from heemang_intake.db.models import Household, HouseholdChange, Person
+from heemang_intake.domain import access
 from heemang_intake.domain import household as rules
 from heemang_intake.domain import rrn as rrn_rules
 from heemang_intake.events.publish import publish
@@ -44,7 +46,9 @@ class Register:
     dongs: frozenset[str]
 
 
-async def register_household(session: AsyncSession, ctx: Register, data: HouseholdCreate) -> Household:
+async def register_household(
+    session: AsyncSession, ctx: Register, data: HouseholdCreate, actor: str | None = None
+) -> Household:
     rules.check_dong(data.dong, ctx.dongs)
     rules.check_members([m.is_head for m in data.members], [m.relationship for m in data.members])
     today = date.today()
@@ -107,7 +111,7 @@ async def register_household(session: AsyncSession, ctx: Register, data: Househo
         HouseholdChange(
             household_id=household.id,
             at=now,
-            actor=None,
+            actor=actor,
             field="registered",
             old_value=None,
             new_value=f"{len(data.members)} members",
@@ -153,8 +157,7 @@ def to_read(household: Household, members: Sequence[Person], protector: RrnProte
     """The one serializer of a household: every personal field through the common policy.
 
     The RRN is decrypted only to be masked at once (the century digit the mask shows is
-    not stored anywhere else). No endpoint returns a full RRN until roles arrive with the
-    gateway."""
+    not stored anywhere else). Only reveal_rrn returns the whole number (cleared callers)."""
     return HouseholdRead(
         id=household.id,
         dong=household.dong,
@@ -169,6 +172,7 @@ def to_read(household: Household, members: Sequence[Person], protector: RrnProte
         means_as_of=household.means_as_of,
         created_at=household.created_at,
         updated_at=household.updated_at,
+        restricted=household.restricted,
         members=[
             PersonRead(
                 id=p.id,
@@ -190,15 +194,18 @@ def _masked_rrn(person: Person, protector: RrnProtector) -> str | None:
 
 
 async def update_household(
-    session: AsyncSession, ctx: Register, household_id: uuid.UUID, data: HouseholdUpdate, actor: str | None
+    session: AsyncSession, ctx: Register, household: Household, data: HouseholdUpdate, principal: Principal
 ) -> Household:
-    household = await get_household(session, household_id)
+    """Apply the changes the caller may make (moving a household to a 동 needs that 동 in
+    scope too) and record each in the history under the caller's id."""
+    actor = principal.subject
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     cleared = sorted(name for name, value in changes.items() if value is None and name in REQUIRED_ON_UPDATE)
     if cleared:
         raise Invalid(f"{', '.join(cleared)} cannot be cleared")
     if "dong" in changes:
         rules.check_dong(changes["dong"], ctx.dongs)
+        access.check_write_dong(principal, changes["dong"])
     now = utcnow()
     changed: list[str] = []
     for name, new in changes.items():
@@ -245,13 +252,55 @@ async def history(session: AsyncSession, household_id: uuid.UUID) -> Sequence[Ho
     return await repositories.history_of(session, household_id)
 
 
-async def lookup_by_rrn(session: AsyncSession, ctx: Register, rrn: str) -> HouseholdRead:
+async def lookup_by_rrn(session: AsyncSession, ctx: Register, rrn: str) -> Household:
     """Find the household of the person with this RRN, through the HMAC only."""
     number = rrn_rules.parse(rrn)
     person = await repositories.person_by_rrn_hash(session, ctx.protector.lookup_hash(number.digits))
     if person is None:
         raise NotFound("no person with this RRN is registered")
-    return await read_household(session, ctx, person.household_id)
+    return await get_household(session, person.household_id)
+
+
+async def visible_household(
+    session: AsyncSession, principal: Principal, household_id: uuid.UUID
+) -> Household:
+    """The household if the caller's scope covers it (403 outside the 동s, 404 when
+    restricted and not cleared, as if it did not exist)."""
+    household = await get_household(session, household_id)
+    access.check_household(principal, household.dong, household.restricted)
+    return household
+
+
+async def list_households(
+    session: AsyncSession,
+    ctx: Register,
+    principal: Principal,
+    dongs: Sequence[str] | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[HouseholdRead]:
+    access.require_register_role(principal)
+    scope = access.scope_of(principal)
+    rows = await repositories.household_page(
+        session, access.visible_dongs(scope, dongs), scope.restricted, after, limit
+    )
+    members = await repositories.members_of_many(session, [h.id for h in rows])
+    return [to_read(h, members[h.id], ctx.protector) for h in rows]
+
+
+async def reveal_rrn(
+    session: AsyncSession, ctx: Register, principal: Principal, household_id: uuid.UUID, person_id: uuid.UUID
+) -> str:
+    """The whole RRN of one member, for a cleared caller in an MFA session."""
+    access.check_reveal(principal)
+    await visible_household(session, principal, household_id)
+    person = await repositories.get_person(session, person_id)
+    if person is None or person.household_id != household_id:
+        raise NotFound(f"person {person_id} is not a member of household {household_id}")
+    if person.rrn_ciphertext is None:
+        raise NotFound("no RRN is recorded for this person")
+    digits = ctx.protector.decrypt(person.rrn_ciphertext, person.id.bytes)
+    return f"{digits[:6]}-{digits[6:]}"
 
 
 # ----------------------------------------------------------------- key rotation

@@ -45,12 +45,15 @@ async def refer_from_hotline(
     category: str,
     urgent: bool,
 ) -> Referral | None:
-    """A counsellor's transfer → a `hotline` referral, once per request (None: already made)."""
+    """A counsellor's transfer → a `hotline` referral, once per request (None: already made);
+    linked to the household's open case if it has one, else accepted."""
     source_ref = str(request_id)
     if await repositories.referral_by_source_ref(session, source_ref) is not None:
         return None
     household = await household_for_event(session, household_id, dong)
     triage = rules.hotline_triage(urgent)
+    # Duplicate detection: a household casework already follows joins its open case.
+    link = await service.open_case_link(session, household.id) if household_id is not None else None
     return await service.record_referral(
         session,
         household,
@@ -59,6 +62,7 @@ async def refer_from_hotline(
         urgency=triage.urgency,
         importance=triage.importance,
         source_ref=source_ref,
+        link=link,
     )
 
 

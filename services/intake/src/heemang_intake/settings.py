@@ -93,6 +93,14 @@ class Settings(ServiceSettings):
     rrn_hmac_key: SecretStr = Field(default=SecretStr(""), description="base64, ≥ 32 bytes")
     rotate_batch_size: int = Field(default=500, ge=1)
 
+    # The public red postbox: per client address, a burst and then a steady rate.
+    red_postbox_burst: int = Field(default=5, ge=1, description="reports at once per client address")
+    red_postbox_per_minute: float = Field(default=1.0, gt=0, description="refill rate per client address")
+
+    # Bulk import of screening lists.
+    import_max_bytes: int = Field(default=30 * 1024 * 1024, ge=1024, description="largest accepted upload")
+    import_max_rows: int = Field(default=100_000, ge=1, description="most data rows in one file")
+
     @model_validator(mode="after")
     def _check_rrn_keys(self) -> Settings:
         keys = parse_key_list(self.rrn_keys.get_secret_value())

@@ -35,7 +35,14 @@ from heemang_common.events.hotline import (
     ReferralRequested,
     ReferralRequestedData,
 )
-from heemang_common.testing import DatabaseFactory, RunningService, eventually, fast_settings, serve
+from heemang_common.testing import (
+    TEST_MINT,
+    DatabaseFactory,
+    RunningService,
+    eventually,
+    fast_settings,
+    serve,
+)
 from heemang_intake.app import create_app
 from heemang_intake.cli import SERVICE_ROOT
 from heemang_intake.db.models import Household, InboxMessage, OpenCase, OutboxMessage, Referral
@@ -195,7 +202,9 @@ async def has_open_case(intake: RunningService, household_id: uuid.UUID) -> bool
 async def test_referral_requested_for_a_registered_household(
     intake: RunningService, producer: AIOKafkaProducer
 ) -> None:
-    async with httpx.AsyncClient(base_url=intake.url, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=intake.url, timeout=10, headers=TEST_MINT.headers("district_admin")
+    ) as client:
         created = await client.post(
             "/households",
             json={
@@ -379,3 +388,22 @@ async def test_the_same_missed_checkin_twice_makes_one_referral(
     assert sorted(r.source_ref or "" for r in referrals) == sorted([str(missed.id), str(later.id)])
     assert all(r.channel == "checkin_missed" for r in referrals)
     assert len(await referral_by_ref(intake, missed.id)) == 1
+
+
+async def test_hotline_transfer_for_a_followed_household_joins_its_open_case(
+    intake: RunningService, producer: AIOKafkaProducer
+) -> None:
+    household_id, case_id = uuid.uuid4(), uuid.uuid4()
+    opened = case_opened(household_id, case_id)
+    await send(producer, opened)
+    await handled(intake, opened)
+    event = referral_requested(household_id, dong="yeoksam1", urgent=False)
+    await send(producer, event)
+    await handled(intake, event)
+    [referral] = await referrals_of(intake, household_id)
+    assert referral.status == "linked" and referral.linked_case_id == case_id
+    assert referral.matched_by == "household_id" and referral.accepted_at is None
+    async with intake.runtime.sessionmaker() as session:
+        rows = await session.execute(select(OutboxMessage).where(OutboxMessage.event_type.like("%referral%")))
+        types = {r.event_type for r in rows.scalars() if json.loads(r.payload)["subject"] == str(referral.id)}
+    assert types == {"heemang.intake.referral.received.v1", "heemang.intake.referral.linked.v1"}

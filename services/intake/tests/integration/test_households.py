@@ -27,7 +27,14 @@ from heemang_common.broker import EmbeddedBroker
 from heemang_common.events import topics
 from heemang_common.kafka import make_consumer
 from heemang_common.logging import JsonFormatter
-from heemang_common.testing import DatabaseFactory, RunningService, eventually, fast_settings, serve
+from heemang_common.testing import (
+    TEST_MINT,
+    DatabaseFactory,
+    RunningService,
+    eventually,
+    fast_settings,
+    serve,
+)
 from heemang_intake import household_service
 from heemang_intake.app import create_app
 from heemang_intake.cli import SERVICE_ROOT, main
@@ -109,7 +116,8 @@ async def intake(databases: DatabaseFactory, intake_broker: EmbeddedBroker) -> A
 
 @pytest.fixture
 async def client(intake: Intake) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=intake.service.url, timeout=10) as http:
+    headers = TEST_MINT.headers("district_admin", sub="officer-17")
+    async with httpx.AsyncClient(base_url=intake.service.url, timeout=10, headers=headers) as http:
         yield http
 
 
@@ -180,7 +188,13 @@ async def test_register_read_masked_and_lookup(client: httpx.AsyncClient, intake
     # The event says which household, never who: no names, RRNs, phones or addresses.
     async with intake.service.runtime.sessionmaker() as session:
         rows = await session.execute(select(OutboxMessage).where(OutboxMessage.key == household["id"]))
-        [event] = [json.loads(r.payload) for r in rows.scalars()]
+        payloads = [json.loads(r.payload) for r in rows.scalars()]
+    [event] = [p for p in payloads if p["type"].startswith("heemang.intake.")]
+    # Every read (register, GET, two lookups) wrote an access-log entry for this household.
+    accesses = [p["data"] for p in payloads if p["type"] == "heemang.audit.access.recorded.v1"]
+    assert sorted(a["action"] for a in accesses) == ["read", "read", "search", "search"]
+    assert {a["actor_id"] for a in accesses} == {"officer-17"}
+    assert all(a["household_id"] == household["id"] for a in accesses)
     assert event["type"] == "heemang.intake.household.registered.v1"
     assert event["data"] == {
         "household_id": household["id"],
@@ -207,7 +221,6 @@ async def test_patch_records_masked_history(client: httpx.AsyncClient, intake: I
             "income_monthly": 900_000,
             "dong": "yeoksam2",
         },
-        headers={"x-actor": "officer-17"},
     )
     assert patched.status_code == 200, patched.text
     body = patched.json()
@@ -316,11 +329,25 @@ async def test_bad_input_is_422_without_echo_and_stores_nothing(
 async def test_t14_no_plaintext_rrn_in_database_outbox_or_logs(
     client: httpx.AsyncClient, intake: Intake
 ) -> None:
-    seeded = synthetic_rrns(150)
-    for start in range(0, len(seeded), 3):
+    seeded = synthetic_rrns(210)
+    for start in range(0, 150, 3):
         response = await client.post("/households", json=_body(list(seeded[start : start + 3])))
         assert response.status_code == 201, response.text
         assert plaintext_rrns(response.text) == []
+    # Referrals carry RRNs too: the subject's (encrypted) and one typed into the notes (redacted).
+    for number in seeded[150:]:
+        referral = {
+            "dong": "yeoksam1",
+            "channel": "walk_in",
+            "summary": f"주민번호 {number} 본인 확인",
+            "notes": f"초기상담 {number.replace('-', '')}",
+            "subject": {"name": "김철수", "rrn": number},
+        }
+        response = await client.post("/referrals", json=referral)
+        assert response.status_code == 201, response.text
+        assert plaintext_rrns(response.text) == []
+    listed = await client.get("/referrals", params={"limit": 200})
+    assert listed.status_code == 200 and plaintext_rrns(listed.text) == []
     await client.post("/households/lookup", json={"rrn": seeded[0]})
     await client.post("/households", json=_body(["900101-1234567"]))  # refused: not logged either
 
@@ -333,11 +360,16 @@ async def test_t14_no_plaintext_rrn_in_database_outbox_or_logs(
 
     await eventually(all_published, timeout_s=30)
 
-    dump = io.StringIO()
+    # The checksum regex skips the keyed hash and the ciphertext (13-digit runs occur by
+    # chance in hex digests); the exact search of every seeded number covers them too.
+    dump, protected = io.StringIO(), io.StringIO()
     async with intake.service.runtime.sessionmaker() as session:
         for table in Base.metadata.sorted_tables:
             for row in (await session.execute(table.select())).mappings():
-                dump.write(json.dumps({k: str(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
+                values = {k: str(v) for k, v in row.items()}
+                hidden = {k: values.pop(k) for k in ("rrn_hmac", "rrn_ciphertext") if k in values}
+                dump.write(json.dumps(values, ensure_ascii=False) + "\n")
+                protected.write(" ".join(hidden.values()) + "\n")
         persons = (
             (await session.execute(select(Person).where(Person.rrn_ciphertext.is_not(None)))).scalars().all()
         )
@@ -348,6 +380,8 @@ async def test_t14_no_plaintext_rrn_in_database_outbox_or_logs(
     wire = await _broker_payloads(intake, text)
     for where, content in (("database", text), ("logs", logs), ("broker", wire)):
         assert plaintext_rrns(content) == [], where
+        if where == "database":
+            content += protected.getvalue()
         leaked = [n for n in seeded if n in content or n.replace("-", "") in content]
         assert leaked == [], f"{where}: {len(leaked)} seeded RRNs in plaintext"
     # The encrypted column really holds them: every seeded RRN decrypts from some row.
@@ -364,7 +398,7 @@ async def _broker_payloads(intake: Intake, dump: str) -> str:
     assert expected and all(event_id in dump for event_id in expected)
     settings = intake.service.runtime.settings
     consumer = make_consumer(intake.service.runtime.bootstrap_servers(), f"t14-{uuid.uuid4().hex}", settings)
-    consumer.subscribe([topics.INTAKE_HOUSEHOLD, topics.INTAKE_REFERRAL])
+    consumer.subscribe([topics.INTAKE_HOUSEHOLD, topics.INTAKE_REFERRAL, topics.AUDIT_ACCESS])
     await consumer.start()
     payloads: list[str] = []
     seen: set[str] = set()

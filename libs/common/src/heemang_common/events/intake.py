@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -67,6 +67,112 @@ class ReferralRejected(Event):
     data: ReferralRejectedData
 
 
+class ReferralLinkedData(EventData):
+    """A referral for a household that already had an open referral or case was linked to
+    it instead of starting a second one (duplicate detection or an officer's decision)."""
+
+    referral_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    channel: ReferralChannel
+    linked_referral_id: uuid.UUID | None = Field(description="The open referral it joins, if any")
+    linked_case_id: uuid.UUID | None = Field(description="The open case it joins, if any")
+    matched_by: Literal["household_id", "rrn", "name_birth_address", "decision"] = Field(
+        description="How the household was recognised (decision: linked by an officer)"
+    )
+    restricted: bool = Field(False, description="Domestic-violence or otherwise restricted")
+    linked_at: datetime
+
+    @classmethod
+    def sample(cls) -> ReferralLinkedData:
+        return cls(
+            referral_id=uuid.UUID("2f4e6a8c-1b3d-4f5a-9c7e-0d2b4f6a8c1e"),
+            household_id=uuid.UUID("6f1c2a8e-3d4b-4c5d-8e9f-0a1b2c3d4e5f"),
+            dong="yeoksam1",
+            channel="volunteer",
+            linked_referral_id=None,
+            linked_case_id=uuid.UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"),
+            matched_by="rrn",
+            restricted=False,
+            linked_at=datetime(2026, 11, 23, 1, 15, tzinfo=UTC),
+        )
+
+
+class ReferralLinked(Event):
+    topic: ClassVar[str] = topics.INTAKE_REFERRAL
+    type: Literal["heemang.intake.referral.linked.v1"] = "heemang.intake.referral.linked.v1"
+    data: ReferralLinkedData
+
+    @classmethod
+    def example(cls) -> ReferralLinked:
+        data = ReferralLinkedData.sample()
+        return cls.create(subject=data.referral_id, data=data)
+
+
+class ReferralAssignedData(EventData):
+    """A referral in a 동's triage queue was given to an officer (with its priority then)."""
+
+    referral_id: uuid.UUID
+    household_id: uuid.UUID
+    dong: str
+    assigned_to: str = Field(description="The officer's user id at the gateway")
+    priority: int = Field(ge=1, le=9, description="1 = most urgent (from 시급성 × 중요도)")
+    restricted: bool = False
+    assigned_at: datetime
+
+
+class ReferralAssigned(Event):
+    topic: ClassVar[str] = topics.INTAKE_REFERRAL
+    type: Literal["heemang.intake.referral.assigned.v1"] = "heemang.intake.referral.assigned.v1"
+    data: ReferralAssignedData
+
+    @classmethod
+    def example(cls) -> ReferralAssigned:
+        data = ReferralAssignedData(
+            referral_id=uuid.UUID("2f4e6a8c-1b3d-4f5a-9c7e-0d2b4f6a8c1e"),
+            household_id=uuid.UUID("6f1c2a8e-3d4b-4c5d-8e9f-0a1b2c3d4e5f"),
+            dong="yeoksam1",
+            assigned_to="u-1024",
+            priority=2,
+            assigned_at=datetime(2026, 11, 23, 1, 20, tzinfo=UTC),
+        )
+        return cls.create(subject=data.referral_id, data=data)
+
+
+class ReferralScreenedData(EventData):
+    """An emergency-welfare screening of the referral's household: which schemes it is
+    eligible for under which year's policy. Amounts and figures stay in intake."""
+
+    referral_id: uuid.UUID
+    household_id: uuid.UUID
+    policy_year: int
+    national_eligible: bool | None = Field(description="국가형; null when an input was missing")
+    seoul_eligible: bool | None = Field(description="서울형; null when an input was missing")
+    care_sos: Literal["free", "self_paid", "not_eligible"] | None = Field(description="돌봄SOS")
+    missing_inputs: list[str] = Field(default_factory=list)
+    screened_at: datetime
+
+
+class ReferralScreened(Event):
+    topic: ClassVar[str] = topics.INTAKE_REFERRAL
+    type: Literal["heemang.intake.referral.screened.v1"] = "heemang.intake.referral.screened.v1"
+    data: ReferralScreenedData
+
+    @classmethod
+    def example(cls) -> ReferralScreened:
+        data = ReferralScreenedData(
+            referral_id=uuid.UUID("2f4e6a8c-1b3d-4f5a-9c7e-0d2b4f6a8c1e"),
+            household_id=uuid.UUID("6f1c2a8e-3d4b-4c5d-8e9f-0a1b2c3d4e5f"),
+            policy_year=2021,
+            national_eligible=True,
+            seoul_eligible=True,
+            care_sos="free",
+            missing_inputs=[],
+            screened_at=datetime(2026, 11, 23, 1, 30, tzinfo=UTC),
+        )
+        return cls.create(subject=data.referral_id, data=data)
+
+
 HouseholdType = Literal[
     "elderly_alone",  # 독거노인
     "grandparent_grandchild",  # 조손
@@ -118,6 +224,9 @@ EVENTS: list[type[Event]] = [
     ReferralReceived,
     ReferralAccepted,
     ReferralRejected,
+    ReferralLinked,
+    ReferralAssigned,
+    ReferralScreened,
     HouseholdRegistered,
     HouseholdUpdated,
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from heemang_common.db import UtcDateTime, new_metadata
@@ -52,6 +53,8 @@ class Household(Base):
     means_basis: Mapped[str | None] = mapped_column(String(10))
     means_as_of: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Named by a restricted (domestic-violence) referral: visible only with the clearance.
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Person(Base):
@@ -85,14 +88,19 @@ class HouseholdChange(Base):
     )
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id"), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    actor: Mapped[str | None] = mapped_column(String(100))  # unverified until gateway auth
+    actor: Mapped[str | None] = mapped_column(String(100))  # the principal's subject (verified token)
     field: Mapped[str] = mapped_column(String(50))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
 
 
 class Referral(Base):
+    """A referral and its path: ``received`` (in the 동's triage queue) → ``accepted``
+    (casework opens a case), ``linked`` (to an open referral or case of the household) or
+    ``rejected`` (with a reason)."""
+
     __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_queue", "dong", "status", "priority", "received_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id"), index=True)
@@ -109,6 +117,46 @@ class Referral(Base):
     #: (hotline: the consultation's request_id; checkin_missed: the escalation event's id).
     #: Unique, so a replayed event can never make a second referral.
     source_ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    #: 초기상담: the counsellor's notes of a walk-in or phone consultation.
+    notes: Mapped[str | None] = mapped_column(Text)
+    #: Volunteer kind (neighbour_watcher 이웃살피미, honorary_officer 명예사회복지공무원).
+    reporter_kind: Mapped[str | None] = mapped_column(String(30))
+    submitted_by: Mapped[str | None] = mapped_column(String(100))  # the principal's subject
+    submitted_by_agency: Mapped[str | None] = mapped_column(String(100), index=True)
+    #: Receipt number given to an anonymous red-postbox reporter (the only thing echoed).
+    receipt_no: Mapped[str | None] = mapped_column(String(30), unique=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(100), index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    linked_referral_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    linked_case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: How the household was matched when linked: household_id, rrn, name_birth_address.
+    matched_by: Mapped[str | None] = mapped_column(String(30))
+    #: Bulk-screening rows: their batch, row number, investigation deadline and outcome.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    batch_row: Mapped[int | None] = mapped_column(Integer)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+
+
+class ImportBatch(Base):
+    """One uploaded screening list (행복e음 발굴 대상자): its rows became referrals of
+    channel bulk_screening with this batch id, assigned to 동 officers with a deadline."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    filename: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    due_on: Mapped[date] = mapped_column(Date)
+    total_rows: Mapped[int] = mapped_column(Integer)
+    accepted_rows: Mapped[int] = mapped_column(Integer)
+    duplicate_rows: Mapped[int] = mapped_column(Integer)
+    rejected_rows: Mapped[int] = mapped_column(Integer)
 
 
 class OpenCase(Base):

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from heemang_intake.db.models import Household, HouseholdChange, OpenCase, Person, Referral
@@ -88,3 +90,176 @@ async def count_encrypted_rrns(session: AsyncSession) -> dict[str, int]:
         .group_by(Person.rrn_key_id)
     )
     return {str(kid): int(n) for kid, n in (await session.execute(query)).all()}
+
+
+# ----------------------------------------------------------------- referrals and scope
+
+OPEN_REFERRAL = "received"
+
+
+async def open_referral_of(
+    session: AsyncSession, household_id: uuid.UUID, exclude: uuid.UUID | None = None
+) -> Referral | None:
+    """The household's oldest referral still in triage (not yet decided)."""
+    query = (
+        select(Referral)
+        .where(Referral.household_id == household_id, Referral.status == OPEN_REFERRAL)
+        .order_by(Referral.received_at, Referral.id)
+        .limit(1)
+    )
+    if exclude is not None:
+        query = query.where(Referral.id != exclude)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def open_case_of(session: AsyncSession, household_id: uuid.UUID) -> OpenCase | None:
+    query = select(OpenCase).where(OpenCase.household_id == household_id).order_by(OpenCase.since).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def persons_named(
+    session: AsyncSession, name: str, birth_date: date
+) -> Sequence[tuple[Person, Household]]:
+    """Candidates for a name + birth date match, with their households (for the address)."""
+    query = (
+        select(Person, Household)
+        .join(Household, Household.id == Person.household_id)
+        .where(Person.name == name, Person.birth_date == birth_date)
+        .limit(50)
+    )
+    return [(p, h) for p, h in (await session.execute(query)).all()]
+
+
+async def head_names(session: AsyncSession, household_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The name of each household's head (or first member), to show masked in lists."""
+    if not household_ids:
+        return {}
+    query = (
+        select(Person.household_id, Person.name)
+        .where(Person.household_id.in_(household_ids))
+        .order_by(Person.household_id, Person.is_head.desc(), Person.position)
+    )
+    names: dict[uuid.UUID, str] = {}
+    for household_id, name in (await session.execute(query)).all():
+        names.setdefault(household_id, name)
+    return names
+
+
+@dataclass(frozen=True)
+class ReferralFilter:
+    dongs: frozenset[str] | None  # None = every 동
+    restricted: bool  # include restricted referrals
+    agency_id: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    assigned_to: str | None = None
+
+
+async def referral_queue(
+    session: AsyncSession, flt: ReferralFilter, after: tuple[int, datetime, uuid.UUID] | None, limit: int
+) -> Sequence[Referral]:
+    """Referrals sorted as the triage queue is worked: priority, then age (oldest first)."""
+    query = select(Referral)
+    if flt.dongs is not None:
+        query = query.where(Referral.dong.in_(sorted(flt.dongs)))
+    if not flt.restricted:
+        query = query.where(Referral.restricted.is_(False))
+    if flt.agency_id is not None:
+        query = query.where(Referral.submitted_by_agency == flt.agency_id)
+    if flt.status:
+        query = query.where(Referral.status == flt.status)
+    if flt.channel:
+        query = query.where(Referral.channel == flt.channel)
+    if flt.assigned_to:
+        query = query.where(Referral.assigned_to == flt.assigned_to)
+    if after is not None:
+        priority, received_at, last_id = after
+        query = query.where(
+            tuple_(Referral.priority, Referral.received_at, Referral.id)
+            > tuple_(priority, received_at, last_id)
+        )
+    query = query.order_by(Referral.priority, Referral.received_at, Referral.id).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+async def household_page(
+    session: AsyncSession,
+    dongs: frozenset[str] | None,
+    restricted: bool,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Household]:
+    query = select(Household)
+    if dongs is not None:
+        query = query.where(Household.dong.in_(sorted(dongs)))
+    if not restricted:
+        query = query.where(Household.restricted.is_(False))
+    if after is not None:
+        query = query.where(tuple_(Household.created_at, Household.id) > tuple_(*after))
+    query = query.order_by(Household.created_at, Household.id).limit(limit)
+    return (await session.execute(query)).scalars().all()
+
+
+async def members_of_many(
+    session: AsyncSession, household_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Person]]:
+    result: dict[uuid.UUID, list[Person]] = {h: [] for h in household_ids}
+    if not household_ids:
+        return result
+    query = (
+        select(Person)
+        .where(Person.household_id.in_(household_ids))
+        .order_by(Person.household_id, Person.position, Person.id)
+    )
+    for person in (await session.execute(query)).scalars():
+        result[person.household_id].append(person)
+    return result
+
+
+async def get_person(session: AsyncSession, person_id: uuid.UUID) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+# ----------------------------------------------------------------- import batches
+
+
+async def batch_counts(session: AsyncSession, batch_id: uuid.UUID, today: date) -> dict[str, dict[str, int]]:
+    """Per 동: rows by outcome (pending for rows not yet decided) and overdue rows."""
+    counts: dict[str, dict[str, int]] = {}
+    query = (
+        select(Referral.dong, Referral.outcome, func.count())
+        .where(Referral.batch_id == batch_id)
+        .group_by(Referral.dong, Referral.outcome)
+    )
+    for dong, outcome, n in (await session.execute(query)).all():
+        counts.setdefault(dong, {})[outcome or "pending"] = int(n)
+    overdue = (
+        select(Referral.dong, func.count())
+        .where(Referral.batch_id == batch_id, Referral.status == OPEN_REFERRAL, Referral.due_on < today)
+        .group_by(Referral.dong)
+    )
+    for dong, n in (await session.execute(overdue)).all():
+        counts.setdefault(dong, {})["overdue"] = int(n)
+    return counts
+
+
+async def overdue_rows(
+    session: AsyncSession,
+    batch_id: uuid.UUID,
+    dongs: frozenset[str] | None,
+    restricted: bool,
+    today: date,
+    after: tuple[int, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Referral]:
+    query = select(Referral).where(
+        Referral.batch_id == batch_id, Referral.status == OPEN_REFERRAL, Referral.due_on < today
+    )
+    if dongs is not None:
+        query = query.where(Referral.dong.in_(sorted(dongs)))
+    if not restricted:
+        query = query.where(Referral.restricted.is_(False))
+    if after is not None:
+        query = query.where(tuple_(Referral.batch_row, Referral.id) > tuple_(*after))
+    query = query.order_by(Referral.batch_row, Referral.id).limit(limit)
+    return (await session.execute(query)).scalars().all()

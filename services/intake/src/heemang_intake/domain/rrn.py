@@ -134,3 +134,16 @@ def make(birth: date, gender_digit: str, serial: str) -> str:
         raise ValueError("serial must be five digits")
     head = f"{birth:%y%m%d}{gender_digit}{serial}"
     return f"{head[:6]}-{head[6:]}{check_digit(head)}"
+
+
+#: An RRN-shaped run in free text (not inside a longer run of digits).
+_IN_TEXT = re.compile(r"(?<!\d)\d{6}[- ]?\d{7}(?!\d)")
+
+
+def redact(text: str) -> str:
+    """Free text (summaries, counsellors' notes, anonymous reports) with every valid RRN in
+    it replaced by its mask: a number typed into a note must not land in the database in
+    plaintext. Digit runs that are not a valid RRN (phone, account numbers) stay."""
+    return _IN_TEXT.sub(
+        lambda m: mask_rrn(m.group(0)) if is_valid(m.group(0).replace(" ", "")) else m.group(0), text
+    )
