@@ -45,7 +45,7 @@ from heemang_common.testing import TEST_MINT, RunningService, fast_settings, ser
 REFERRAL_TIMEOUT_S = 30.0
 SERVICES = ("intake", "casework", "gateway")
 BODY = {"dong": "yeoksam1", "channel": "walk_in", "summary": "bench", "urgency": "high",
-        "importance": "medium"}
+        "importance": "medium", "accept": True}
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,7 @@ async def refer(client: httpx.AsyncClient, world: World, rng: random.Random) -> 
         "summary": "load",
         "urgency": rng.choice(["high", "medium", "low"]),
         "importance": rng.choice(["high", "medium", "low"]),
+        "accept": True,
     }
     return await client.post("/api/v1/referrals", json=body)
 

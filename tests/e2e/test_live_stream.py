@@ -12,7 +12,7 @@ import httpx
 
 from heemang_common.testing import TEST_MINT, eventually
 
-REFERRAL = {"channel": "walk_in", "summary": "live", "urgency": "high", "importance": "medium"}
+REFERRAL = {"channel": "walk_in", "summary": "live", "urgency": "high", "importance": "medium", "accept": True}
 
 
 async def _collect(

@@ -30,6 +30,7 @@ async def test_referral_becomes_case_readable_at_gateway(make_stack: Any, privat
                 "summary": "rent arrears",
                 "urgency": "high",
                 "importance": "medium",
+                "accept": True,
             },
             headers={"x-request-id": correlation_id},
         )

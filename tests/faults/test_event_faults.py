@@ -32,7 +32,7 @@ async def _case_count(stack: Any) -> int:
 
 
 async def _post_referral(client: httpx.AsyncClient, household_id: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"dong": "d7", "channel": "phone"}
+    body: dict[str, Any] = {"dong": "d7", "channel": "phone", "accept": True}
     if household_id:
         body["household_id"] = household_id
     response = await client.post("/referrals", json=body)

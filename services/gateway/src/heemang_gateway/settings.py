@@ -87,4 +87,6 @@ class Settings(ServiceSettings):
                 raise ValueError("GATEWAY_SIGNING_KEY must be set outside development")
             if not self.totp_encryption_key.get_secret_value():
                 raise ValueError("GATEWAY_TOTP_ENCRYPTION_KEY must be set outside development")
+            if not self.webhook_secret_key:
+                raise ValueError("GATEWAY_WEBHOOK_SECRET_KEY must be set outside development")
         return self

@@ -104,6 +104,7 @@ async def list_enrolments(
     dongs: frozenset[str] | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    household_id: uuid.UUID | None = None,
 ) -> list[Enrolment]:
     stmt = select(Enrolment).order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc()).limit(limit)
     if programme_id is not None:
@@ -114,6 +115,8 @@ async def list_enrolments(
         )
     if dongs is not None:
         stmt = stmt.where(Enrolment.dong.in_(sorted(dongs)))
+    if household_id is not None:
+        stmt = stmt.where(Enrolment.household_id == household_id)
     if after is not None:
         at, last = after
         stmt = stmt.where(

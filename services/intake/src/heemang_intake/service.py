@@ -358,6 +358,7 @@ async def queue(
     assigned_to: str | None,
     after: tuple[int, datetime, uuid.UUID] | None,
     limit: int,
+    household_id: uuid.UUID | None = None,
 ) -> Sequence[Referral]:
     if principal.role != Role.PARTNER_AGENCY:
         principal.require_role(*access.REGISTER_ROLES)
@@ -369,6 +370,7 @@ async def queue(
         status=status,
         channel=channel,
         assigned_to=assigned_to,
+        household_id=household_id,
     )
     return await repositories.referral_queue(session, flt, after, limit)
 

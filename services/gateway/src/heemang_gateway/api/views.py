@@ -43,7 +43,7 @@ HOUSEHOLD_PARTS = (
 )
 
 WORKLIST_PARTS = (
-    Part("referrals_to_triage", "intake", "/referrals/queue"),
+    Part("referrals_to_triage", "intake", "/referrals", (("status", "received"),)),
     Part("alerts", "casework", "/alerts", (("open", "true"),)),
     Part("case_work", "casework", "/worklist"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -58,6 +59,9 @@ class SigningKeys:
 
 
 def _load_pem(pem: bytes) -> Ed25519PrivateKey:
+    """PEM, or PEM in base64 (one line, which suits environment variables)."""
+    if not pem.lstrip().startswith(b"-----BEGIN"):
+        pem = base64.b64decode(pem)
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("GATEWAY_SIGNING_KEY must be an Ed25519 private key (PEM)")

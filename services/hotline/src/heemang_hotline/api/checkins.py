@@ -106,6 +106,7 @@ async def list_enrolments(
     principal: ReaderDep,
     programme_id: uuid.UUID | None = Query(None, description="Only this programme"),
     needs_contact_number: bool | None = Query(None, description="true: the counsellors' work list"),
+    household_id: uuid.UUID | None = Query(None, description="Only this household's enrolments"),
     cursor: str | None = Query(None, description="`next_cursor` of the previous page"),
     limit: int = Query(50, ge=1, le=500),
 ) -> EnrolmentPage:
@@ -116,6 +117,7 @@ async def list_enrolments(
         dongs=dong_scope(principal),
         after=decode_cursor(cursor) if cursor else None,
         limit=limit + 1,
+        household_id=household_id,
     )
     page, more = items[:limit], len(items) > limit
     for item in page:

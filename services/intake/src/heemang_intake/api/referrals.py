@@ -80,6 +80,7 @@ async def list_referrals(
     status_: ReferralStatus = None,
     channel: Annotated[ReferralChannel | None, Query(description="Filter by channel")] = None,
     assigned_to: Annotated[UserId | None, Query(description="Filter by assigned officer")] = None,
+    household_id: Annotated[uuid.UUID | None, Query(description="Only this household's referrals")] = None,
     cursor: Annotated[str | None, Query(max_length=300, description="From the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
 ) -> ReferralPage:
@@ -96,6 +97,7 @@ async def list_referrals(
         assigned_to=assigned_to,
         after=after,
         limit=limit + 1,
+        household_id=household_id,
     )
     page, more = list(rows[:limit]), len(rows) > limit
     audit.record_list(session, request, principal, "referral", [(r.id, r.household_id) for r in page])

@@ -153,6 +153,7 @@ class ReferralFilter:
     status: str | None = None
     channel: str | None = None
     assigned_to: str | None = None
+    household_id: uuid.UUID | None = None
 
 
 async def referral_queue(
@@ -172,6 +173,8 @@ async def referral_queue(
         query = query.where(Referral.channel == flt.channel)
     if flt.assigned_to:
         query = query.where(Referral.assigned_to == flt.assigned_to)
+    if flt.household_id:
+        query = query.where(Referral.household_id == flt.household_id)
     if after is not None:
         priority, received_at, last_id = after
         query = query.where(
