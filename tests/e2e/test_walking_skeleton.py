@@ -94,7 +94,7 @@ async def test_bad_input_is_problem_json_and_changes_nothing(make_stack: Any, pr
 
         unknown_household = await gateway.post(
             "/api/v1/referrals",
-            json={"household_id": str(uuid.uuid4()), "dong": "d1", "channel": "phone"},
+            json={"household_id": str(uuid.uuid4()), "dong": "sinsa", "channel": "phone"},
         )
         assert unknown_household.status_code == 404
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections import defaultdict
 from typing import Any
 
 import httpx
@@ -32,7 +31,7 @@ async def _case_count(stack: Any) -> int:
 
 
 async def _post_referral(client: httpx.AsyncClient, household_id: str | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"dong": "d7", "channel": "phone", "accept": True}
+    body: dict[str, Any] = {"dong": "yeoksam1", "channel": "phone", "accept": True}
     if household_id:
         body["household_id"] = household_id
     response = await client.post("/referrals", json=body)
@@ -41,37 +40,38 @@ async def _post_referral(client: httpx.AsyncClient, household_id: str | None) ->
     return dict(response.json())
 
 
-async def test_broker_outage_loses_nothing_and_keeps_household_order(
-    make_stack: Any, private_broker: Any
-) -> None:
+async def test_broker_outage_loses_nothing(make_stack: Any, private_broker: Any) -> None:
+    """Referrals keep coming while the broker crashes and a new, empty incarnation starts:
+    every referral becomes exactly one case, and the replayed events already consumed are
+    absorbed by casework's inbox. (Per-household order across such a crash is T6's subject,
+    libs/common/tests/reliability; here each referral is a new household, since a second
+    referral for a household with an open case is linked to it, not opened again.)"""
     from heemang_casework.db.models import OutboxMessage as CaseworkOutbox
 
     stack = make_stack(private_broker)
     await stack.start("intake")
     await stack.start("casework")
-    households, per_household = 5, 16
-    referrals: dict[str, list[str]] = defaultdict(list)
+    before, streams_n, per_stream = 5, 5, 15
+    referral_ids: list[str] = []
 
     async with stack.client("intake") as intake:
-        firsts = [await _post_referral(intake, None) for _ in range(households)]
-        for first in firsts:
-            referrals[first["household_id"]].append(first["id"])
+        referral_ids += [(await _post_referral(intake, None))["id"] for _ in range(before)]
 
         async def first_cases_open() -> bool:
-            return await _case_count(stack) == households
+            return await _case_count(stack) == before
 
         # Consumed before the crash: their replay must be absorbed by casework's inbox.
         await eventually(first_cases_open, timeout_s=30)
 
-        async def household_stream(household_id: str) -> None:
-            for _ in range(per_household - 1):
-                referral = await _post_referral(intake, household_id)
-                referrals[household_id].append(referral["id"])
+        received_at: list[Any] = []
+
+        async def stream() -> None:
+            for _ in range(per_stream):
+                referral_ids.append((await _post_referral(intake, None))["id"])
                 received_at.append(utcnow())
                 await asyncio.sleep(0.3)
 
-        received_at: list[Any] = []
-        streams = asyncio.gather(*(household_stream(h) for h in list(referrals)))
+        streams = asyncio.gather(*(stream() for _ in range(streams_n)))
         await asyncio.sleep(0.6)
         outage_started = utcnow()
         await private_broker.kill()  # the broker crashes while referrals keep arriving
@@ -82,8 +82,8 @@ async def test_broker_outage_loses_nothing_and_keeps_household_order(
         await private_broker.restart()
         await streams
 
-    total = households * per_household
-    assert sum(len(v) for v in referrals.values()) == total
+    total = before + streams_n * per_stream
+    assert len(set(referral_ids)) == total
     during = [t for t in received_at if outage_started <= t <= outage_ended]
     after = [t for t in received_at if t > outage_ended]
     assert during and after and received_at[0] < outage_started, "referrals span the outage"
@@ -95,13 +95,12 @@ async def test_broker_outage_loses_nothing_and_keeps_household_order(
     await asyncio.sleep(1.0)  # let redelivered duplicates arrive: they must change nothing
     assert await _case_count(stack) == total
 
-    opened = [json.loads(r.payload)["data"] for r in await _rows(stack, "casework", CaseworkOutbox)]
-    assert len(opened) == total, "exactly one case.opened per referral"
-    order_seen: dict[str, list[str]] = defaultdict(list)
-    for data in opened:
-        order_seen[data["household_id"]].append(data["referral_id"])
-    assert dict(order_seen) == dict(referrals), "cases open in referral order per household"
-    assert stack.running["casework"].runtime.consumers[0].stats.duplicates >= households
+    rows = await _rows(stack, "casework", CaseworkOutbox)
+    opened = [
+        json.loads(r.payload)["data"] for r in rows if r.event_type == "heemang.casework.case.opened.v1"
+    ]
+    assert sorted(d["referral_id"] for d in opened) == sorted(referral_ids), "one case.opened per referral"
+    assert stack.running["casework"].runtime.consumers[0].stats.duplicates >= before
 
 
 async def test_event_republished_by_hand_has_one_effect(make_stack: Any, private_broker: Any) -> None:
@@ -158,7 +157,7 @@ async def test_failing_event_goes_to_dlq_and_the_next_is_processed(
     from heemang_intake.db.models import Household
 
     async with stack.running["intake"].runtime.sessionmaker() as session, session.begin():
-        session.add(Household(id=uuid.UUID(poisoned_household), dong="d7", created_at=utcnow()))
+        session.add(Household(id=uuid.UUID(poisoned_household), dong="yeoksam1", created_at=utcnow()))
 
     async with stack.client("intake") as intake:
         poisoned = await _post_referral(intake, poisoned_household)

@@ -33,7 +33,9 @@ async def test_broker_down_for_a_minute_while_writing(make_stack: Any, private_b
 
     async def writer(client: httpx.AsyncClient) -> None:
         while not stop_writing.is_set():
-            response = await client.post("/referrals", json={"dong": "d8", "channel": "phone", "accept": True})
+            response = await client.post(
+                "/referrals", json={"dong": "daechi1", "channel": "phone", "accept": True}
+            )
             assert response.status_code == 201, response.text  # writes never fail on an outage
             written.append(response.json()["id"])
             await asyncio.sleep(0.2)
@@ -87,7 +89,7 @@ async def test_wedged_consumer_is_flagged_by_the_probes(
     session_timeout_ms = 3000
     await stack.start("casework", kafka_session_timeout_ms=session_timeout_ms)
     async with stack.client("intake") as intake, stack.client("casework") as casework:
-        first = await intake.post("/referrals", json={"dong": "d8", "channel": "phone", "accept": True})
+        first = await intake.post("/referrals", json={"dong": "daechi1", "channel": "phone", "accept": True})
         assert first.status_code == 201
 
         async def first_case() -> bool:
@@ -100,10 +102,16 @@ async def test_wedged_consumer_is_flagged_by_the_probes(
         from heemang_intake.db.models import Household
 
         async with stack.running["intake"].runtime.sessionmaker() as session, session.begin():
-            session.add(Household(id=uuid.UUID(wedge_household[0]), dong="d8"))
+            session.add(Household(id=uuid.UUID(wedge_household[0]), dong="daechi1"))
         for _ in range(3):  # the wedged one, then more behind it: lag > 0
             await intake.post(
-                "/referrals", json={"household_id": wedge_household[0], "dong": "d8", "channel": "phone", "accept": True}
+                "/referrals",
+                json={
+                    "household_id": wedge_household[0],
+                    "dong": "daechi1",
+                    "channel": "phone",
+                    "accept": True,
+                },
             )
         wedged_at = time.monotonic()
 
