@@ -18,11 +18,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import consumer, e2e, relay
+from bench import casework, consumer, e2e, gateway, hotline, intake, relay, resources
 from bench.env import BenchEnv, load_average
 from bench.results import save, table
 
-SECTIONS = ("relay", "consumer", "e2e")
+SECTIONS = ("relay", "consumer", "e2e", "intake", "casework", "resources", "hotline", "gateway")
 
 
 def sections(args: argparse.Namespace) -> list[str]:
@@ -43,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also run e2e with each service a child process, as make run does")
     parser.add_argument("--sqlite", action="store_true", help="force SQLite (the make-run default)")
     parser.add_argument("--only", choices=SECTIONS, help="run one figure only")
+    parser.add_argument("--full", action="store_true",
+                        help="the issues' sizes: 200,000 cases / 2,000,000 services, 100,000 recipients, "
+                             "1,000,000 enrolments (slow)")
     args = parser.parse_args(argv)
     if min(args.events, args.referrals, args.workers, args.relay_batch) < 1 or args.poll_ms < 0:
         parser.error("counts must be positive")
@@ -54,6 +57,17 @@ async def run_section(name: str, env: BenchEnv, args: argparse.Namespace) -> tup
         return await relay.run(env, events=args.events, batch_size=args.relay_batch)
     if name == "consumer":
         return await consumer.run(env, events=args.events)
+    if name == "intake":
+        return await intake.run(env, rows=50_000, posts=1_000)
+    if name == "casework":
+        return await casework.run(env, **(dict(cases=200_000, services=2_000_000) if args.full else {}))
+    if name == "resources":
+        return await resources.run(env, postings=10_000, workers=16, trial_entries=1_000_000)
+    if name == "hotline":
+        sizes = dict(recipients=100_000, enrolments=1_000_000) if args.full else {}
+        return await hotline.run(env, **sizes)
+    if name == "gateway":
+        return await gateway.run(env, clients=200, requests=4_000)
     load = e2e.Load(referrals=args.referrals, workers=args.workers, poll_s=args.poll_ms / 1000)
     return await e2e.run(env, load, processes=name == "e2e_processes")
 

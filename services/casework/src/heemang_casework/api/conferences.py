@@ -30,6 +30,7 @@ from heemang_common.auth import PrincipalDep
 from heemang_common.deps import SessionDep
 from heemang_common.errors import Invalid, NotFound
 from heemang_common.events.envelope import utcnow
+from heemang_common.types import IsoDate, IsoDateTime
 
 router = APIRouter(tags=["conferences"])
 
@@ -111,8 +112,8 @@ async def list_conferences(
     session: SessionDep,
     principal: PrincipalDep,
     kind: ConferenceKind | None = Query(None, description="internal or integrated"),
-    held_from: date | None = Query(None, description="Held on or after"),
-    held_to: date | None = Query(None, description="Held before"),
+    held_from: IsoDate | None = Query(None, description="Held on or after"),
+    held_to: IsoDate | None = Query(None, description="Held before"),
     case_id: uuid.UUID | None = Query(None, description="Conferences that discussed this case"),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(50, ge=1, le=200),
@@ -197,7 +198,7 @@ async def work_list(
                 alert_id=alert.id,
             )
         )
-    before: datetime = utcnow() - timedelta(days=monitoring_days)
+    before: IsoDateTime = utcnow() - timedelta(days=monitoring_days)
     for case in await repositories.overdue_monitoring(
         session, viewer, before=before, mine=only_mine, limit=limit
     ):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from heemang_casework.domain.followup import FollowUpOutcome, FollowUpStatus
 from heemang_casework.domain.scope import Action
 from heemang_common.auth import PrincipalDep
 from heemang_common.deps import SessionDep
+from heemang_common.types import IsoDate, IsoDateTime
 
 router = APIRouter(prefix="/cases/{case_id}", tags=["follow-ups"])
 
@@ -33,13 +33,13 @@ class FollowUpRead(BaseModel):
 
     id: uuid.UUID
     case_id: uuid.UUID
-    due_on: date = Field(description="Seoul calendar day it falls due")
+    due_on: IsoDate = Field(description="Seoul calendar day it falls due")
     sequence: int | None = Field(description="1 = 6 months after closure, 2 = 12 months")
     status: FollowUpStatus = Field(description="scheduled, due (followup.due sent), done, cancelled")
-    claimed_at: datetime | None = Field(description="When the scheduler published followup.due")
+    claimed_at: IsoDateTime | None = Field(description="When the scheduler published followup.due")
     outcome: FollowUpOutcome | None
     outcome_note: str | None
-    outcome_at: datetime | None
+    outcome_at: IsoDateTime | None
     outcome_by: str | None
 
 

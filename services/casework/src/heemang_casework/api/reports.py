@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,6 +16,7 @@ from heemang_common.access_log import export_reason, record_access
 from heemang_common.auth import Principal, PrincipalDep, Role
 from heemang_common.deps import SessionDep
 from heemang_common.errors import Forbidden
+from heemang_common.types import IsoDate
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -56,8 +56,8 @@ class ServedRead(BaseModel):
 
 
 class PeriodRead(BaseModel):
-    start: date
-    end: date = Field(description="The last day of the period")
+    start: IsoDate
+    end: IsoDate = Field(description="The last day of the period")
     label: str
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -13,6 +12,7 @@ from heemang_casework.domain.closure import ClosureCategory, ClosureReason
 from heemang_casework.domain.conference import ConferenceKind, Decision
 from heemang_casework.domain.plan import GoalTerm, MonitoringMethod, ServiceKind, ServiceStatus
 from heemang_casework.domain.stages import Selection, Stage
+from heemang_common.types import IsoDate, IsoDateTime, StrictBool
 
 
 def _no_nul(value: Any) -> None:
@@ -44,17 +44,17 @@ class CaseRead(BaseModel):
     referral_id: uuid.UUID | None
     dong: str
     stage: Stage
-    opened_at: datetime
+    opened_at: IsoDateTime
     selection: Selection | None = None
     selection_reason: str | None = None
     closure_reason: ClosureReason | None = None
     closure_category: ClosureCategory | None = None
-    closed_at: datetime | None = None
+    closed_at: IsoDateTime | None = None
     #: Stages the case may move to next (POST /cases/{id}/transitions).
     allowed_next: list[Stage] = []
     case_manager_id: str | None = Field(None, description="Gateway user id of the main case manager")
     agencies: list[str] = Field([], description="Partner agencies assigned to the case")
-    restricted: bool = Field(False, description="Restricted (domestic violence): needs the clearance")
+    restricted: StrictBool = Field(False, description="Restricted (domestic violence): needs the clearance")
 
 
 class CasePage(BaseModel):
@@ -87,7 +87,7 @@ class AssignmentUpdate(RequestBody):
     agencies: list[str] = Field(
         [], max_length=20, description="Codes of the partner agencies assigned (유관기관)"
     )
-    restricted: bool = Field(False, description="Restricted case (domestic violence)")
+    restricted: StrictBool = Field(False, description="Restricted case (domestic violence)")
 
     @field_validator("agencies")
     @classmethod
@@ -118,7 +118,7 @@ class TimelineEntryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    at: datetime
+    at: IsoDateTime
     kind: str
     from_stage: Stage | None
     to_stage: Stage | None
@@ -140,11 +140,11 @@ class AlertRead(BaseModel):
     #: The case's 동 (the work list is per 동).
     dong: str
     kind: AlertKind
-    urgent: bool
+    urgent: StrictBool
     #: programme, reason, consecutive_misses, enrolment_id, detected_at, history.
     details: dict[str, Any]
-    raised_at: datetime
-    acknowledged_at: datetime | None
+    raised_at: IsoDateTime
+    acknowledged_at: IsoDateTime | None
     acknowledged_by: str | None
     note: str | None
 
@@ -215,7 +215,7 @@ class AssessmentRead(BaseModel):
 
     id: uuid.UUID
     case_id: uuid.UUID
-    assessed_at: datetime
+    assessed_at: IsoDateTime
     assessed_by: str | None
     needs: list[NeedRead] = Field(description="Highest priority first")
     crisis_level: CrisisLevel = Field(description="Derived from the most pressing need")
@@ -239,7 +239,7 @@ class GoalCreate(RequestBody):
 
     term: GoalTerm = Field(description="long 장기목표 or short 단기목표")
     title: str = Field(min_length=1, max_length=500)
-    target_date: date
+    target_date: IsoDate
 
 
 class PlannedServiceCreate(RequestBody):
@@ -268,7 +268,7 @@ class PlannedServiceCreate(RequestBody):
     )
     quantity: int | None = Field(None, ge=0, le=1_000_000, description="Units (hours, days, meals…)")
     fund: str | None = Field(None, pattern=_CODE, description="Account or budget line, if chosen")
-    request: bool = Field(True, description="Cash/in kind: ask resources now (service.requested)")
+    request: StrictBool = Field(True, description="Cash/in kind: ask resources now (service.requested)")
 
 
 class PlannedServiceRead(BaseModel):
@@ -284,8 +284,8 @@ class PlannedServiceRead(BaseModel):
     quantity: int | None
     fund: str | None
     status: ServiceStatus = Field(description="planned, requested, approved, rejected, delivered")
-    requested_at: datetime | None
-    answered_at: datetime | None
+    requested_at: IsoDateTime | None
+    answered_at: IsoDateTime | None
     allocation_id: uuid.UUID | None
     approved_amount: int | None
     rejection_reason: str | None = Field(description="Resources' reason code, when rejected")
@@ -298,7 +298,7 @@ class GoalRead(BaseModel):
     id: uuid.UUID
     term: GoalTerm
     title: str
-    target_date: date
+    target_date: IsoDate
     progress: int = Field(description="0–100 %, from monitoring")
     status: str = Field(description="open or achieved")
     services: list[PlannedServiceRead] = []
@@ -334,7 +334,7 @@ class DeliveryCreate(RequestBody):
     provider: str | None = Field(None, min_length=1, max_length=100)
     amount: int = Field(0, ge=0, le=10_000_000_000, description="KRW (in kind: valued, 환가)")
     quantity: int | None = Field(None, ge=0, le=1_000_000)
-    delivered_on: date
+    delivered_on: IsoDate
     note: str | None = Field(None, max_length=4000)
 
 
@@ -349,7 +349,7 @@ class DeliveryRead(BaseModel):
     provider: str
     amount: int
     quantity: int | None
-    delivered_on: date
+    delivered_on: IsoDate
     source: str = Field(description="manual or resources (distribution.delivered)")
     note: str | None
     recorded_by: str | None
@@ -384,7 +384,7 @@ class MonitoringRead(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
     method: MonitoringMethod
-    at: datetime
+    at: IsoDateTime
     note: str | None
     progress: list[dict[str, Any]]
     recorded_by: str | None
@@ -435,7 +435,7 @@ class ConferenceCreate(RequestBody):
     )
 
     kind: ConferenceKind = Field(description="internal 내부 or integrated 통합(외부)")
-    held_on: date
+    held_on: IsoDate
     title: str = Field(min_length=1, max_length=200)
     participants: list[ParticipantIn] = Field(min_length=1, max_length=50)
     minutes: str | None = Field(None, max_length=20000, description="회의록")
@@ -458,13 +458,13 @@ class ConferenceCaseRead(BaseModel):
 class ConferenceRead(BaseModel):
     id: uuid.UUID
     kind: ConferenceKind
-    held_on: date
+    held_on: IsoDate
     title: str
     participants: list[dict[str, Any]]
     minutes: str | None = Field(description="Shown only to callers who may read every case discussed")
     cases: list[ConferenceCaseRead] = Field(description="The decisions on the cases you may read")
     recorded_by: str | None
-    recorded_at: datetime
+    recorded_at: IsoDateTime
 
 
 class ConferencePage(BaseModel):
@@ -481,8 +481,8 @@ class WorkItem(BaseModel):
     household_id: uuid.UUID
     dong: str
     case_manager_id: str | None
-    since: datetime = Field(description="Raised at, or the last monitoring (or entry into delivery)")
-    urgent: bool = False
+    since: IsoDateTime = Field(description="Raised at, or the last monitoring (or entry into delivery)")
+    urgent: StrictBool = False
     alert_id: uuid.UUID | None = None
     follow_up_id: uuid.UUID | None = None
 

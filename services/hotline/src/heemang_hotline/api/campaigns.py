@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from heemang_common.deps import SessionDep
 from heemang_common.masking import mask_phone
+from heemang_common.types import IsoDateTime
 from heemang_hotline import campaigns as service
 from heemang_hotline.api.access import ManagerDep, StaffDep, decode_cursor, encode_cursor, log_read
 from heemang_hotline.crypto import ContactProtector
@@ -32,7 +33,7 @@ class SubscriberCreate(BaseModel):
     topic: str = Field(pattern=TOPIC, description="Notice topic", examples=["rental_housing"])
     phone: str = Field(max_length=20, description="Mobile number", examples=["010-1234-5678"])
     channel: str = Field("sms", pattern="^sms$", description="How notices reach them")
-    consent_at: datetime = Field(description="When they consented (수신동의), with timezone")
+    consent_at: IsoDateTime = Field(description="When they consented (수신동의), with timezone")
     dong: str | None = Field(None, pattern=DONG)
     birth_year: int | None = Field(None, ge=1900, le=2100, description="For age-band targeting")
     household_type: str | None = Field(None, max_length=30, examples=["elderly_alone"])
@@ -52,8 +53,8 @@ class SubscriberRead(BaseModel):
     topic: str
     phone_masked: str = Field(description="010-****-5678")
     channel: str
-    consent_at: datetime
-    opted_out_at: datetime | None
+    consent_at: IsoDateTime
+    opted_out_at: IsoDateTime | None
     dong: str | None
     household_type: str | None
 
@@ -94,9 +95,9 @@ class CampaignRead(BaseModel):
     urgent: bool
     status: str = Field(description="draft | sending | completed")
     recipients: int
-    created_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
+    created_at: IsoDateTime
+    started_at: IsoDateTime | None
+    completed_at: IsoDateTime | None
     report: dict[str, int] = Field(
         description="pending, sent, failed, refused (do-not-contact), opted_out, delivered, undelivered"
     )

@@ -5,6 +5,7 @@ from datetime import datetime, time
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from heemang_common.types import IsoDateTime, StrictBool
 from heemang_hotline.domain.checkins import Outcome, ProgrammeKind
 
 
@@ -23,7 +24,7 @@ class ProgrammeRead(BaseModel):
     code: str
     name: str
     kind: str
-    active: bool
+    active: StrictBool
 
 
 class EnrolmentCreate(BaseModel):
@@ -60,11 +61,11 @@ class EnrolmentRead(BaseModel):
     weekday: int
     window_start: time
     window_end: time
-    active: bool
+    active: StrictBool
     source: str = Field(description="manual | case_closed")
-    enrolled_at: datetime
+    enrolled_at: IsoDateTime
     phone_masked: str | None = Field(description="The contact number, masked (010-****-5678)")
-    needs_contact_number: bool = Field(description="No number yet: a counsellor must add one")
+    needs_contact_number: StrictBool = Field(description="No number yet: a counsellor must add one")
 
 
 class EnrolmentPage(BaseModel):
@@ -75,7 +76,7 @@ class EnrolmentPage(BaseModel):
 class CheckinCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    slot_at: datetime = Field(description="The slot's start, with its timezone")
+    slot_at: IsoDateTime = Field(description="The slot's start, with its timezone")
     outcome: Outcome
     attempts: int = Field(1, ge=1, le=10)
 
@@ -91,11 +92,11 @@ class CheckinRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    slot_at: datetime
+    slot_at: IsoDateTime
     outcome: str
     attempts: int
-    escalated: bool
-    recorded_at: datetime
+    escalated: StrictBool
+    recorded_at: IsoDateTime
 
 
 class CheckinPage(BaseModel):
@@ -107,8 +108,8 @@ class CallRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    slot_at: datetime
-    window_end_at: datetime
+    slot_at: IsoDateTime
+    window_end_at: IsoDateTime
     status: str = Field(description="planned | calling | awaiting | done | refused | skipped")
     attempts: int
     outcome: str | None

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request, status
 
 from heemang_common.deps import SessionDep
+from heemang_common.types import IsoDate
 from heemang_hotline import service
 from heemang_hotline.api.access import (
     ReaderDep,
@@ -84,8 +84,8 @@ async def list_consultations(
 async def consultation_stats(
     session: SessionDep,
     principal: ReaderDep,
-    start: date,
-    end: date,
+    start: IsoDate,
+    end: IsoDate,
     by: Literal["day", "month"] = "day",
 ) -> StatsRead:
     facts = await service.facts_between(session, start, end)

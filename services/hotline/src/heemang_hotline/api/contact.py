@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from enum import StrEnum
 
 from fastapi import APIRouter, Query, status
@@ -9,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from heemang_common.auth import Clearance
 from heemang_common.deps import SessionDep
+from heemang_common.types import IsoDateTime
 from heemang_hotline import contact as service
 from heemang_hotline.api.access import (
     ManagerDep,
@@ -47,15 +47,15 @@ class DncRead(BaseModel):
     active: bool
     dong: str | None
     reason: str | None = Field(description="Shown only with the restricted clearance")
-    set_at: datetime | None
-    lifted_at: datetime | None
+    set_at: IsoDateTime | None
+    lifted_at: IsoDateTime | None
 
 
 class RefusalRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    at: datetime
+    at: IsoDateTime
     channel: str
     reference_id: uuid.UUID
     household_id: uuid.UUID | None

@@ -1,25 +1,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from heemang_common.types import IsoDate, IsoDateTime, StrictBool
 from heemang_hotline.domain.consultations import Outcome
 
 
 class ConsultationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    at: datetime | None = Field(None, description="When it happened (default: now); timezone required")
+    at: IsoDateTime | None = Field(None, description="When it happened (default: now); timezone required")
     household_id: uuid.UUID | None = None
     dong: str | None = Field(None, min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$")
     channel: Literal["call", "visit"] = "call"
     category: str = Field(min_length=1, max_length=40)
     outcome: Outcome
     notes: str = Field("", max_length=4000)
-    urgent: bool = Field(False, description="Only for referrals to intake")
+    urgent: StrictBool = Field(False, description="Only for referrals to intake")
 
     @model_validator(mode="after")
     def _referral_needs_a_dong(self) -> ConsultationCreate:
@@ -34,7 +34,7 @@ class ConsultationRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    at: datetime
+    at: IsoDateTime
     household_id: uuid.UUID | None
     dong: str | None
     channel: str
@@ -70,7 +70,7 @@ class SummaryRead(BaseModel):
 
 
 class StatsRead(BaseModel):
-    start: date
-    end: date
+    start: IsoDate
+    end: IsoDate
     overall: SummaryRead
     periods: list[SummaryRead]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from heemang_common.deps import SessionDep
 from heemang_common.errors import Invalid, Unauthorized
 from heemang_common.events.envelope import utcnow
+from heemang_common.types import IsoDateTime
 from heemang_hotline import campaigns, scheduler
 from heemang_hotline.crypto import ContactProtector
 from heemang_hotline.db.models import WebhookSeen
@@ -31,7 +31,7 @@ class InboundMessage(BaseModel):
 
     sender: str = Field(alias="from", max_length=20, description="The replying number")
     text: str = Field(max_length=2000)
-    received_at: datetime | None = None
+    received_at: IsoDateTime | None = None
 
 
 #: The reply keyword that stops notices (수신거부), as carriers and the law expect.

@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 
 from heemang_common.deps import SessionDep
 from heemang_common.errors import DomainError, Invalid
+from heemang_common.types import IsoDate
 from heemang_intake import import_service
 from heemang_intake.api import audit, pagination
 from heemang_intake.api.referrals import _to_read
@@ -198,7 +199,7 @@ async def overdue(
     request: Request,
     cursor: Annotated[str | None, Query(max_length=200, description="From the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
-    on: Annotated[date | None, Query(description="Overdue as of this day (default today)")] = None,
+    on: Annotated[IsoDate | None, Query(description="Overdue as of this day (default today)")] = None,
 ) -> ReferralPage:
     principal.require_role(*access.REGISTER_ROLES)
     await import_service.get_batch(session, batch_id)

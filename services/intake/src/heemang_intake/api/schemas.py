@@ -2,37 +2,23 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
-    StrictBool,
     StrictInt,
     StringConstraints,
     model_validator,
 )
 
 from heemang_common.events.intake import ReferralChannel
+from heemang_common.types import IsoDate, IsoDateTime, StrictBool
 from heemang_intake.domain.household import HouseholdType, MeansBasis, ProtectionStatus, Relationship
 from heemang_intake.domain.triage import Level
-
-
-def _no_number(value: object) -> object:
-    """A date comes as YYYY-MM-DD: a number (which pydantic would read as a timestamp) or a
-    boolean is refused rather than turned into 1970-01-01."""
-    if isinstance(value, int | float):
-        raise ValueError("a date is written YYYY-MM-DD")
-    return value
-
-
-#: A date in ISO form only.
-IsoDate = Annotated[date, BeforeValidator(_no_number)]
 
 
 def _no_control_characters(value: Any) -> Any:
@@ -134,10 +120,10 @@ class ReferralCreate(RequestBody):
     reporter_kind: VolunteerKind | None = Field(
         None, description="For channel volunteer: 이웃살피미 or 명예사회복지공무원"
     )
-    restricted: bool = Field(
+    restricted: StrictBool = Field(
         False, description="Restricted record (always true for police_112 domestic-violence reports)"
     )
-    accept: bool = Field(
+    accept: StrictBool = Field(
         False, description="Decide at once: accept for case management (staff only; skips the queue)"
     )
 
@@ -164,12 +150,12 @@ class ReferralRead(BaseModel):
     importance: str = Field(description="중요도")
     priority: int = Field(description="1 (most urgent) … 9")
     status: str = Field(description="received, accepted, linked or rejected")
-    restricted: bool
-    received_at: datetime
-    accepted_at: datetime | None
+    restricted: StrictBool
+    received_at: IsoDateTime
+    accepted_at: IsoDateTime | None
     assigned_to: str | None = None
-    assigned_at: datetime | None = None
-    decided_at: datetime | None = None
+    assigned_at: IsoDateTime | None = None
+    decided_at: IsoDateTime | None = None
     decided_by: str | None = None
     decision_reason: str | None = None
     submitted_by_agency: str | None = None
@@ -239,7 +225,7 @@ class RedPostboxReport(RequestBody):
 
 class RedPostboxReceipt(BaseModel):
     receipt_no: str = Field(description="접수번호 to quote when calling the 동", examples=["RP-7K3M9Q2X"])
-    received_at: datetime
+    received_at: IsoDateTime
 
 
 # ----------------------------------------------------------------- household register
@@ -261,7 +247,7 @@ class PersonCreate(RequestBody):
         None, description="생년월일; taken from the RRN when omitted, must match it when both given"
     )
     relationship: Relationship = Field(description="관계 (to the head of the household)")
-    is_head: bool = Field(False, description="세대주")
+    is_head: StrictBool = Field(False, description="세대주")
     rrn: SecretStr | None = Field(
         None,
         description="주민등록번호 YYMMDD-GNNNNNN (hyphen optional); stored encrypted, never echoed",
@@ -315,9 +301,9 @@ class PersonRead(BaseModel):
 
     id: uuid.UUID
     name: str = Field(description="Masked (홍*동)")
-    birth_date: date | None
+    birth_date: IsoDate | None
     relationship: str
-    is_head: bool
+    is_head: StrictBool
     rrn: str | None = Field(description="Masked (900101-1******); null when none recorded")
 
 
@@ -332,10 +318,10 @@ class HouseholdRead(BaseModel):
     property_value: int | None
     financial_assets: int | None
     means_basis: str | None
-    means_as_of: date | None
-    created_at: datetime
-    updated_at: datetime | None
-    restricted: bool = Field(False, description="Named by a restricted (domestic-violence) referral")
+    means_as_of: IsoDate | None
+    created_at: IsoDateTime
+    updated_at: IsoDateTime | None
+    restricted: StrictBool = Field(False, description="Named by a restricted (domestic-violence) referral")
     members: list[PersonRead]
 
 
@@ -361,7 +347,7 @@ class HouseholdChangeRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: datetime
+    at: IsoDateTime
     actor: str | None = Field(description="Who made the change (the user id in the verified token)")
     field: str
     old_value: str | None = Field(description="Masked for personal fields")
@@ -428,16 +414,18 @@ class CheckRequest(ScreeningRequest):
 class LineRead(BaseModel):
     criterion: str = Field(description="income, property, financial_assets, not_basic_livelihood, age, …")
     label: str = Field(description="The rule in the ministry's words")
-    threshold: int | bool | None = Field(description="The limit (KRW, age) the value is compared with")
-    value: int | bool | None = Field(description="The household's value; null when missing")
-    passed: bool | None = Field(description="null when the value is missing")
+    threshold: int | StrictBool | None = Field(description="The limit (KRW, age) the value is compared with")
+    value: int | StrictBool | None = Field(description="The household's value; null when missing")
+    passed: StrictBool | None = Field(description="null when the value is missing")
 
 
 class SchemeRead(BaseModel):
     scheme: str = Field(description="national (국가형) or seoul (서울형)")
     name: str
-    eligible: bool | None = Field(description="null when an input is missing and no line failed")
-    housing_only: bool = Field(description="Eligible for housing support only (financial assets 5–7 million)")
+    eligible: StrictBool | None = Field(description="null when an input is missing and no line failed")
+    housing_only: StrictBool = Field(
+        description="Eligible for housing support only (financial assets 5–7 million)"
+    )
     lines: list[LineRead]
 
 
@@ -450,7 +438,7 @@ class SupportRead(BaseModel):
 
 
 class CareSosRead(BaseModel):
-    eligible: bool | None
+    eligible: StrictBool | None
     cost: str | None = Field(description="free, self_paid or not_eligible; null when unknown")
     annual_cap: int = Field(description="KRW per person a year")
     lines: list[LineRead]
@@ -459,7 +447,7 @@ class CareSosRead(BaseModel):
 class ScreeningRead(BaseModel):
     referral_id: uuid.UUID | None
     policy_year: int = Field(description="The policy data file applied (picked by the date)")
-    on: date
+    on: IsoDate
     missing: list[str] = Field(description="Inputs that were not given and not in the register")
     schemes: list[SchemeRead]
     support: list[SupportRead] = Field(description="Amounts by type under the national scheme")
@@ -477,12 +465,12 @@ class ImportRowRead(BaseModel):
 
 class ImportReport(BaseModel):
     batch_id: uuid.UUID | None = Field(description="The triage batch created; null for a dry run")
-    dry_run: bool
+    dry_run: StrictBool
     total: int
     accepted: int
     duplicate: int
     rejected: int
-    due_on: date | None = Field(None, description="Investigation deadline of the batch's rows")
+    due_on: IsoDate | None = Field(None, description="Investigation deadline of the batch's rows")
     by_dong: dict[str, int] = Field(description="Accepted rows per 동")
     rows: list[ImportRowRead] = Field(description="Every duplicate and rejected row with its reasons")
 
@@ -493,8 +481,8 @@ class BatchReport(BaseModel):
     batch_id: uuid.UUID
     filename: str
     uploaded_by: str
-    created_at: datetime
-    due_on: date
+    created_at: IsoDateTime
+    due_on: IsoDate
     total_rows: int
     accepted_rows: int
     duplicate_rows: int
