@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, StrictBool, StrictInt
+from pydantic import AwareDatetime, BeforeValidator, StrictBool, StrictInt
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
@@ -28,5 +28,9 @@ def _iso_only(kind: type, form: re.Pattern[str], what: str) -> Any:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_only(date, _ISO_DATE, "a date (YYYY-MM-DD)"))]
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only(datetime, _ISO_DATETIME, "a date-time"))]
+#: A date-time with its zone (``...Z`` or ``+09:00``), in ISO form only.
+IsoAwareDateTime = Annotated[
+    AwareDatetime, BeforeValidator(_iso_only(datetime, _ISO_DATETIME, "a date-time"))
+]
 
-__all__ = ["IsoDate", "IsoDateTime", "StrictBool", "StrictInt"]
+__all__ = ["IsoAwareDateTime", "IsoDate", "IsoDateTime", "StrictBool", "StrictInt"]

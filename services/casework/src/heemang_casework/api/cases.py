@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime
 
 from heemang_casework import access, service
 from heemang_casework.api.schemas import (
@@ -30,6 +29,7 @@ from heemang_casework.domain.stages import Selection, Stage, TransitionCommand, 
 from heemang_common.auth import PrincipalDep
 from heemang_common.deps import SessionDep
 from heemang_common.errors import Invalid
+from heemang_common.types import IsoAwareDateTime
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -81,8 +81,8 @@ async def list_cases(
     selection: Selection | None = Query(None, description="Selection outcome (대상자 선정)"),
     case_manager_id: str | None = Query(None, pattern=CODE_PATTERN, description="Main case manager"),
     agency: str | None = Query(None, pattern=CODE_PATTERN, description="Assigned partner agency"),
-    opened_from: AwareDatetime | None = Query(None, description="Opened at or after (ISO 8601 with zone)"),
-    opened_to: AwareDatetime | None = Query(None, description="Opened before (ISO 8601 with zone)"),
+    opened_from: IsoAwareDateTime | None = Query(None, description="Opened at or after (ISO 8601 with zone)"),
+    opened_to: IsoAwareDateTime | None = Query(None, description="Opened before (ISO 8601 with zone)"),
     cursor: str | None = Query(None, max_length=200, description="`next_cursor` of the previous page"),
     limit: int = Query(50, ge=1, le=500),
 ) -> CasePage:

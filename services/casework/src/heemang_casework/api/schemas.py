@@ -4,7 +4,7 @@ import re
 import uuid
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from heemang_casework.domain.alerts import AlertKind
 from heemang_casework.domain.assessment import CrisisLevel, Domain, Level
@@ -12,7 +12,7 @@ from heemang_casework.domain.closure import ClosureCategory, ClosureReason
 from heemang_casework.domain.conference import ConferenceKind, Decision
 from heemang_casework.domain.plan import GoalTerm, MonitoringMethod, ServiceKind, ServiceStatus
 from heemang_casework.domain.stages import Selection, Stage
-from heemang_common.types import IsoDate, IsoDateTime, StrictBool
+from heemang_common.types import IsoAwareDateTime, IsoDate, IsoDateTime, StrictBool
 
 
 def _no_nul(value: Any) -> None:
@@ -373,7 +373,7 @@ class MonitoringCreate(RequestBody):
     )
 
     method: MonitoringMethod = Field(description="visit 방문, phone 전화, agency 기관 실무자")
-    at: AwareDatetime | None = Field(None, description="When, with its time zone (default: now)")
+    at: IsoAwareDateTime | None = Field(None, description="When, with its time zone (default: now)")
     note: str = Field(min_length=1, max_length=4000)
     progress: list[GoalProgress] = Field([], max_length=50)
 

@@ -4,6 +4,8 @@ merges them into its document (openapi_merge.py), so frontends see one API."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Request, Response
 
 from heemang_common.errors import DomainError, NotFound
@@ -42,7 +44,9 @@ async def proxy(service: str, path: str, request: Request, upstreams: UpstreamsD
     return await upstreams.relay(
         service,
         request.method,
-        "/" + path,
+        # The path arrives decoded; forward it encoded again, so an id with spaces, control
+        # characters or non-ASCII reaches the service as the service's own 404/422.
+        "/" + quote(path, safe="/:@!$&'()*+,;=-._~"),
         request=request,
         params=list(request.query_params.multi_items()),
         content=body or None,

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from heemang_common.deps import SessionDep
 from heemang_common.masking import mask_phone
-from heemang_common.types import IsoDateTime
+from heemang_common.types import IsoDateTime, StrictBool
 from heemang_hotline import campaigns as service
 from heemang_hotline.api.access import ManagerDep, StaffDep, decode_cursor, encode_cursor, log_read
 from heemang_hotline.crypto import ContactProtector
@@ -84,7 +84,7 @@ class CampaignCreate(BaseModel):
         description="Up to 90 EUC-KR bytes: SMS; up to 2,000: LMS; longer is refused",
     )
     audience: AudienceIn = Field(default_factory=AudienceIn)
-    urgent: bool = Field(False, description="Urgent notices are sent in quiet hours too")
+    urgent: StrictBool = Field(False, description="Urgent notices are sent in quiet hours too")
 
 
 class CampaignRead(BaseModel):
