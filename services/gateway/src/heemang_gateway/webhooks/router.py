@@ -403,7 +403,7 @@ async def list_deliveries(
     status: DeliveryStatus | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    cursor: int | None = Query(None, ge=1, description="next_cursor of the previous page"),
+    cursor: int | None = Query(None, ge=1, le=2**63 - 1, description="next_cursor of the previous page"),
     limit: int = Query(50, ge=1, le=200),
 ) -> DeliveryPage:
     endpoint = await repo.get_endpoint(session, principal, endpoint_id)
@@ -477,7 +477,7 @@ async def replay_range(
 async def list_notices(
     principal: PrincipalDep,
     session: SessionDep,
-    cursor: int | None = Query(None, ge=1, description="next_cursor of the previous page"),
+    cursor: int | None = Query(None, ge=1, le=2**63 - 1, description="next_cursor of the previous page"),
     limit: int = Query(50, ge=1, le=200),
 ) -> NoticePage:
     rows = await repo.all_notices(session, principal, before_id=cursor, limit=limit)

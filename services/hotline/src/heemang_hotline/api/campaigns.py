@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from heemang_common.deps import SessionDep
 from heemang_common.masking import mask_phone
-from heemang_common.types import IsoDateTime, StrictBool
+from heemang_common.types import IsoDateTime, StrictBool, StrictInt
 from heemang_hotline import campaigns as service
 from heemang_hotline.api.access import ManagerDep, StaffDep, decode_cursor, encode_cursor, log_read
 from heemang_hotline.crypto import ContactProtector
@@ -68,8 +68,8 @@ class AudienceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dongs: list[str] = Field(default_factory=list, description="Only these 동 (empty: all)")
-    age_min: int | None = Field(None, ge=0, le=130)
-    age_max: int | None = Field(None, ge=0, le=130)
+    age_min: StrictInt | None = Field(None, ge=0, le=130)
+    age_max: StrictInt | None = Field(None, ge=0, le=130)
     household_types: list[str] = Field(default_factory=list, description="Only these household types")
 
 

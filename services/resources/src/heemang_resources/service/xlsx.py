@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -20,10 +21,15 @@ def workbook(title: str, headers: Sequence[str], rows: Iterable[Sequence[object]
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([_storable(value) for value in row])
     for column in sheet.columns:
         width = max(len(str(c.value or "")) for c in column)
         sheet.column_dimensions[column[0].column_letter].width = min(max(width + 2, 10), 60)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _storable(value: object) -> object:
+    """Control characters a name may carry cannot be written into a sheet: drop them."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
