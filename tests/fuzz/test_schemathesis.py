@@ -4,9 +4,9 @@ Each service runs as its own process (as `make run` starts it) on a fresh Postgr
 database and the test broker; the schemathesis CLI drives it over loopback with a
 district admin's token (every service trusts the test mint) and a fixed seed. CI runs a
 bounded run — the examples and coverage phases (schema-derived boundary and negative
-cases, deterministic), 15 examples per operation (``HEEMANG_FUZZ_EXAMPLES``) — so the suite
-stays within its budget and a red CI means a real regression; ``make fuzz`` runs the full T11 set (200 per operation,
-every phase) and writes JUnit reports under var/fuzz/.
+cases, deterministic), 15 examples per operation (``HEEMANG_FUZZ_EXAMPLES``) — so the
+suite stays within its budget and a red CI means a real regression; ``make fuzz`` runs the
+full T11 set (200 per operation, every phase) and writes JUnit reports under var/fuzz/.
 """
 
 from __future__ import annotations

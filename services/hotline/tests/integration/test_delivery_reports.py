@@ -39,7 +39,12 @@ async def a_sent_message(client: httpx.AsyncClient, hotline: RunningService) -> 
 async def test_replayed_delivery_report_has_one_effect(
     hotline: RunningService, sign: Callable[..., dict[str, str]]
 ) -> None:
-    async with httpx.AsyncClient(base_url=hotline.url, headers=TEST_MINT.headers("supervisor")) as client:
+    # Idle pooled connections expire before uvicorn's 5 s keep-alive closes them: on a busy
+    # machine a reused connection the server is closing would fail the read.
+    limits = httpx.Limits(keepalive_expiry=1.0)
+    async with httpx.AsyncClient(
+        base_url=hotline.url, headers=TEST_MINT.headers("supervisor"), limits=limits
+    ) as client:
         ref = await a_sent_message(client, hotline)
         body = json.dumps({"ref": str(ref), "status": "delivered"}).encode()
         headers = sign(hotline.runtime.settings, body)
