@@ -83,12 +83,17 @@ async def test_accesses_become_a_verified_chain_only_auditors_read(
     client: httpx.AsyncClient, gateway: RunningService, bootstrap: str
 ) -> None:
     actor = f"actor-{uuid.uuid4().hex[:8]}"
+
+    async def consumers_ready() -> bool:
+        return (await client.get("/readyz")).status_code == 200
+
+    await eventually(consumers_ready, timeout_s=60)  # joined their groups: the log is being read
     await _publish(bootstrap, actor, 25)
 
     async def all_in() -> bool:
         return len(await _entries(client, actor)) == 25
 
-    await eventually(all_in, timeout_s=30)
+    await eventually(all_in, timeout_s=90)  # CI runs three test workers on two cores
     entries = await _entries(client, actor)
     assert {e["record_id"] for e in entries} == {f"rec-{n}" for n in range(25)}  # redelivery absorbed
     verified = (await client.get("/audit/access-log/verify", headers=AUDITOR)).json()
