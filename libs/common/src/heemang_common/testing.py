@@ -245,7 +245,7 @@ class TokenMint:
         agency: str | None = None,
         clearances: tuple[str, ...] | list[str] = (),
         mfa: bool = True,
-        ttl_s: int = 600,
+        ttl_s: int = 3600,  # module-level tokens must outlive a long, retried CI run
         **extra: Any,
     ) -> str:
         import time
